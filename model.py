@@ -73,6 +73,10 @@ class Decoder(nn.Module):
             nn.Conv2d(16, 1, 3, stride=1, padding=1),
             nn.Sigmoid(),
         )
+        # Start at a digit's average brightness (about 10% of pixels are lit), not at grey 0.5. From grey, every
+        # early gradient says "darker"; Adam then scales all layers at once until the sigmoid saturates at 0,
+        # its gradient vanishes and the decoder never learns (measured: reconstruction stuck at all-black).
+        nn.init.constant_(self.net[-2].bias, -2.2)
 
     def forward(self, z):
         return self.net(self.fc(z).view(-1, CHANNELS, 8, 8))

@@ -1,0 +1,33 @@
+"""Every number the grade depends on, in one place. Instructors: change N_SAMPLES or SEED here (README)."""
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+TRAIN_DIR = ROOT / "data" / "train"
+REFERENCE_DIR = ROOT / "tests" / "reference"
+SAMPLE_DIR = ROOT / "data" / "sample"
+RESULT_CSV = ROOT / "result_autograding.csv"
+STUDENT_CSV = ROOT / "result.csv"
+
+# What a submission is. The grader samples through latent.pth and decoder.pth; encoder.pth must load too.
+WEIGHT_FILES = ("encoder.pth", "latent.pth", "decoder.pth")
+SUBMISSION_FILES = (*WEIGHT_FILES, "model.py", "result.csv")
+MAX_FILE_BYTES = 50 * 1024 * 1024  # GitHub warns at 50 MB; the baseline's three files are about 0.5 MB
+
+# Sampling: one documented N and seed, so the same weights always give the same score (see README, Grading).
+N_SAMPLES = 500
+SEED = 2024
+SAMPLE_BATCH = 100
+SAMPLE_TIMEOUT_S = 180  # importing torch and sampling the baseline takes ~5 s; a decoder past this is hung
+
+# FID: pytorch-fid's Inception, 2048-d pool features, compared with the 1,000 held-out reference digits.
+INCEPTION_BATCH = 100
+
+# KID: unbiased MMD^2 with the cubic polynomial kernel, averaged over random subsets.
+KID_SUBSETS = 100
+KID_SUBSET_SIZE = 100
+
+# Memorisation (calibration in README, Grading): a sample counts as a copy when its nearest training image is
+# much closer than its nearest held-out digit; too many copies and the FID score is void.
+MEMORISATION_SHIFT_PX = 2
+MEMORISATION_RATIO = 0.5
+MEMORISATION_MAX_FRACTION = 0.25

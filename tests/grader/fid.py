@@ -1,0 +1,89 @@
+"""FID and KID with pytorch-fid's Inception (2048-d pool features), written to be read.
+
+Features: the FID Inception of pytorch-fid, its own preprocessing (bilinear resize to 299, then 2x - 1), gray
+images repeated to 3 channels, exactly as `python -m pytorch_fid` sees a grayscale PNG.
+
+Distance: the Fréchet distance between Gaussians fitted to two feature sets,
+    FID = |mu1 - mu2|^2 + tr(S1) + tr(S2) - 2 tr sqrt(S1 S2).
+With n1, n2 << 2048 both covariances are low rank, and tr sqrt(S1 S2) = ||X1 X2^T||_* / sqrt((n1-1)(n2-1)) for
+the centred feature matrices X: the nuclear norm of an n1 x n2 matrix. It is exact (no sqrtm, no eps), agrees
+with pytorch-fid's calculate_frechet_distance to ~1e-5, and takes ~1 s instead of ~30-190 s on 2 cores.
+"""
+import hashlib
+from pathlib import Path
+from unittest import mock
+
+import numpy as np
+import torch
+from pytorch_fid import inception as pytorch_fid_inception
+from tqdm import tqdm
+
+from . import config
+from .images import load_folder
+from .weights import InceptionWeights
+
+
+def build_inception(weights: InceptionWeights) -> torch.nn.Module:
+    """pytorch-fid's InceptionV3 with our verified state dict (pytorch-fid would download and unpickle its own)."""
+    with mock.patch.object(pytorch_fid_inception, "load_state_dict_from_url", lambda *a, **k: weights.state_dict):
+        net = pytorch_fid_inception.InceptionV3([pytorch_fid_inception.InceptionV3.BLOCK_INDEX_BY_DIM[2048]])
+    # channels_last: ~1.7x faster on CPU, features equal to ~1e-4 of their scale (bf16 is not: FID off by 14).
+    return net.eval().to(memory_format=torch.channels_last)
+
+
+@torch.inference_mode()
+def features(net: torch.nn.Module, images: np.ndarray, desc: str = "Inception features") -> np.ndarray:
+    """uint8 [N, H, W] -> float64 [N, 2048]."""
+    out = []
+    for start in tqdm(range(0, len(images), config.INCEPTION_BATCH), desc=desc, unit="batch", leave=False,
+                      disable=None):
+        batch = torch.from_numpy(images[start:start + config.INCEPTION_BATCH]).float().div(255)
+        batch = batch[:, None].repeat(1, 3, 1, 1).contiguous(memory_format=torch.channels_last)
+        out.append(net(batch)[0].flatten(1).double())
+    return torch.cat(out).numpy()
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Exact FID between two feature sets [n1, d] and [n2, d] (see the module docstring)."""
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    xa, xb = a - mu_a, b - mu_b
+    na, nb = len(a) - 1, len(b) - 1
+    tr_sqrt = np.linalg.svd(xa @ xb.T, compute_uv=False).sum() / np.sqrt(na * nb)
+    fid = ((mu_a - mu_b) ** 2).sum() + (xa ** 2).sum() / na + (xb ** 2).sum() / nb - 2 * tr_sqrt
+    return float(max(fid, 0.0))
+
+
+def kernel_inception_distance(a: np.ndarray, b: np.ndarray, seed: int = 0) -> tuple[float, float]:
+    """KID: unbiased MMD^2 with k(x, y) = (x.y / d + 1)^3, mean and std over random subsets (Binkowski et al.
+    2018). Unbiased, so real-vs-real is ~0 at any sample size, unlike FID."""
+    rng = np.random.default_rng(seed)
+    m = min(config.KID_SUBSET_SIZE, len(a), len(b))
+    d = a.shape[1]
+    values = []
+    for _ in range(config.KID_SUBSETS):
+        x = a[rng.choice(len(a), m, replace=False)]
+        y = b[rng.choice(len(b), m, replace=False)]
+        kxx, kyy, kxy = ((x @ x.T) / d + 1) ** 3, ((y @ y.T) / d + 1) ** 3, ((x @ y.T) / d + 1) ** 3
+        off = m * (m - 1)
+        values.append((kxx.sum() - np.trace(kxx)) / off + (kyy.sum() - np.trace(kyy)) / off - 2 * kxy.mean())
+    return float(np.mean(values)), float(np.std(values))
+
+
+def cached_features(net: torch.nn.Module, weights: InceptionWeights, folder: Path, cache_dir: Path) -> np.ndarray:
+    """Features of a fixed image folder, cached on disk under a key of the weights and of every image's bytes,
+    so that a changed image or other weights can never reuse stale numbers."""
+    key = hashlib.sha256(weights.sha256.encode())
+    for png in sorted(Path(folder).glob("*.png")):
+        key.update(png.name.encode() + hashlib.sha256(png.read_bytes()).digest())
+    path = Path(cache_dir) / f"features-{Path(folder).name}-{key.hexdigest()[:16]}.npy"
+    if path.is_file():
+        try:
+            return np.load(path, allow_pickle=False)
+        except (OSError, ValueError):
+            pass  # a torn write: recompute below
+    feats = features(net, load_folder(folder), desc=f"{Path(folder).name} features (cached after this run)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npy")
+    np.save(tmp, feats)
+    tmp.replace(path)
+    return feats

@@ -1,0 +1,35 @@
+"""PNG in, PNG out. Images travel as uint8 [N, 32, 32] arrays: exactly what the PNGs hold."""
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+
+def load_folder(folder: Path) -> np.ndarray:
+    files = sorted(Path(folder).glob("*.png"))
+    if not files:
+        raise FileNotFoundError(f"no PNG images in {folder}")
+    return np.stack([np.asarray(Image.open(f).convert("L")) for f in files])
+
+
+def to_uint8(images: np.ndarray) -> np.ndarray:
+    """[N, 1, H, W] floats in [0, 1] -> [N, H, W] uint8, rounded as PIL would store them."""
+    return np.rint(np.clip(images[:, 0], 0.0, 1.0) * 255).astype(np.uint8)
+
+
+def save_folder(images: np.ndarray, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, image in enumerate(images):
+        Image.fromarray(image, mode="L").save(folder / f"{i:04d}.png")
+
+
+def grid(images: np.ndarray, columns: int = 16, scale: int = 2) -> Image.Image:
+    """Tile the first rows*columns images, 1 px grey gutters, upscaled so that a browser shows them crisply."""
+    n = len(images) - len(images) % columns or len(images)
+    rows = max(1, n // columns)
+    h, w = images.shape[1:]
+    canvas = np.full((rows * (h + 1) + 1, columns * (w + 1) + 1), 96, np.uint8)
+    for k, image in enumerate(images[: rows * columns]):
+        r, c = divmod(k, columns)
+        canvas[1 + r * (h + 1): 1 + r * (h + 1) + h, 1 + c * (w + 1): 1 + c * (w + 1) + w] = image
+    return Image.fromarray(canvas, mode="L").resize((canvas.shape[1] * scale, canvas.shape[0] * scale), Image.NEAREST)

@@ -1,0 +1,103 @@
+"""The grade, top to bottom: submission -> load & sample (child) -> check -> memorisation -> measure -> score
+-> report. Each stage either passes or stops the grade with one line a student can act on; the grader itself
+never raises."""
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import config
+from .fid import build_inception, cached_features, features, frechet_distance, kernel_inception_distance
+from .images import grid, load_folder, save_folder, to_uint8
+from .memorisation import memorised_fraction
+from .report import score_from_fid, write_result
+from .sampling import StageFailure, check_samples, run_worker
+from .submission import check_submission
+from .weights import WeightsError, load_weights
+
+UNOFFICIAL_NOTE = ("UNOFFICIAL Inception weights: these numbers test the pipeline and are not FIDs; "
+                   "only the official pt_inception-2015-12-05-6726825d.pth gives a grade")
+
+
+@dataclass
+class Instruments:
+    """Everything the measurement needs, loaded before any student code runs, so that code cannot touch it."""
+    net: torch.nn.Module = None
+    weights: object = None
+    reference_features: np.ndarray = None
+    train_features: np.ndarray = None
+    train_images: np.ndarray = None
+    reference_images: np.ndarray = None
+    error: str = ""
+
+
+def default_cache_dir() -> Path:
+    return Path(torch.hub.get_dir()).parent / "vae-grader"
+
+
+def prepare_instruments(cache_dir: Path) -> Instruments:
+    tools = Instruments(train_images=load_folder(config.TRAIN_DIR), reference_images=load_folder(config.REFERENCE_DIR))
+    try:
+        tools.weights = load_weights()
+    except WeightsError as error:
+        tools.error = str(error)
+        return tools
+    tools.net = build_inception(tools.weights)
+    tools.reference_features = cached_features(tools.net, tools.weights, config.REFERENCE_DIR, cache_dir)
+    tools.train_features = cached_features(tools.net, tools.weights, config.TRAIN_DIR, cache_dir)
+    return tools
+
+
+def write_samples(images: np.ndarray, folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    save_folder(images, folder)
+    (folder / "grid").mkdir()
+    grid(images[:256]).save(folder / "grid" / "samples.png")
+
+
+def grade(root: Path = config.ROOT, n_samples: int = config.N_SAMPLES, seed: int = config.SEED,
+          timeout_s: float = config.SAMPLE_TIMEOUT_S, cache_dir: Path | None = None,
+          sample_dir: Path = config.SAMPLE_DIR, result_csv: Path | None = config.RESULT_CSV) -> dict:
+    started = time.perf_counter()
+    result = {"status": "failed", "score": 0.0, "n_samples": n_samples, "seed": seed, "torch": torch.__version__}
+    stage = "submission"
+    try:
+        check_submission(root)
+        stage = "measure"
+        tools = prepare_instruments(cache_dir or default_cache_dir())
+        if tools.weights is not None:
+            result.update(weights_official=str(tools.weights.official).lower(), weights_sha256=tools.weights.sha256)
+            if not tools.weights.official:
+                result["note"] = UNOFFICIAL_NOTE
+        stage = "sample"
+        samples = check_samples(run_worker(Path(root), n_samples, seed, timeout_s), n_samples)
+        images = to_uint8(samples)  # measured exactly as saved: the PNGs give the same FID
+        write_samples(images, sample_dir)
+        stage = "memorisation"
+        fraction = memorised_fraction(images, tools.train_images, tools.reference_images)
+        result.update(memorised_fraction=fraction,
+                      memorisation_passed=str(fraction <= config.MEMORISATION_MAX_FRACTION).lower())
+        if fraction > config.MEMORISATION_MAX_FRACTION:
+            raise StageFailure("memorisation", f"{fraction:.0%} of the samples are near-copies of training images "
+                                               f"(limit {config.MEMORISATION_MAX_FRACTION:.0%}): the decoder "
+                                               "replays its training data instead of generating new digits.")
+        stage = "measure"
+        if tools.error:
+            raise StageFailure("measure", tools.error)
+        feats = features(tools.net, images, desc="sample features")
+        fid = frechet_distance(feats, tools.reference_features)
+        kid, kid_std = kernel_inception_distance(feats, tools.reference_features, seed=seed)
+        result.update(fid=fid, fid_train=frechet_distance(feats, tools.train_features), kid=kid, kid_std=kid_std,
+                      score=score_from_fid(fid), status="ok")
+    except StageFailure as failure:
+        result.update(stage=failure.stage, reason=failure.reason)
+    except Exception as error:  # a bug of ours must still leave a report, not a traceback
+        result.update(stage=stage, reason=f"internal grader error ({type(error).__name__}: {error}); "
+                                          "please tell your instructor")
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    if result_csv is not None:
+        write_result(result, result_csv)
+    return result

@@ -1,0 +1,133 @@
+"""Runs the student's code, in a child process of its own: python sample_worker.py ROOT OUT N SEED BATCH.
+
+It loads the three state dicts with weights_only=True (a pickle payload is refused, never executed), builds the
+modules from ROOT/model.py, draws N samples through Latent.sample and Decoder with a fixed seed, and writes
+OUT/samples.npy. Whatever goes wrong, it writes OUT/status.json: {"stage": ..., "reason": one line}. It imports
+nothing from the grader: the grade is computed by the parent, from the array alone.
+"""
+import json
+import sys
+import traceback
+from pathlib import Path
+
+import numpy as np
+import torch
+
+MODULES = (("encoder.pth", "Encoder"), ("latent.pth", "Latent"), ("decoder.pth", "Decoder"))
+
+
+class Failure(Exception):
+    def __init__(self, stage: str, reason: str):
+        super().__init__(reason)
+        self.stage, self.reason = stage, reason
+
+
+def short(error: BaseException) -> str:
+    """The exception in one line, pointing at the student's own file where the traceback passes through it."""
+    where = ""
+    for frame in reversed(traceback.extract_tb(error.__traceback__)):
+        if frame.filename.endswith("model.py"):
+            where = f" (model.py, line {frame.lineno})"
+            break
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text[:300]}{where}"
+
+
+def read_state_dict(path: Path) -> dict:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        if "weights_only" in str(error) or "Unsupported global" in str(error) or "pickle" in str(error).lower():
+            raise Failure("load", f"{path.name} holds Python objects, not just tensors, so it is refused unread "
+                                  f"(torch.load weights_only=True). Save with torch.save(module.state_dict(), "
+                                  f"'{path.name}').") from None
+        raise Failure("load", f"{path.name} is not a readable PyTorch file ({short(error)}). "
+                              f"Save it again from the notebook and commit it.") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise Failure("load", f"{path.name} holds a {type(state).__name__}, not a state dict of tensors. Save with "
+                              f"torch.save(module.state_dict(), '{path.name}').")
+    return state
+
+
+def build(root: Path):
+    sys.path.insert(0, str(root))
+    try:
+        import model
+    except Exception as error:
+        raise Failure("load", f"model.py cannot be imported: {short(error)}") from None
+    modules = {}
+    for filename, cls in MODULES:
+        try:
+            modules[cls] = getattr(model, cls)()
+        except Exception as error:
+            raise Failure("load", f"{cls}() in model.py fails with no arguments: {short(error)}") from None
+    return modules
+
+
+def fit(module: torch.nn.Module, state: dict, filename: str, cls: str) -> None:
+    expected = module.state_dict()
+    for key, tensor in expected.items():
+        if key not in state:
+            raise Failure("load", f"{filename} does not fit {cls} in model.py: it has no '{key}'. Train and save "
+                                  f"again with the model.py you submit.")
+        if tuple(state[key].shape) != tuple(tensor.shape):
+            raise Failure("load", f"{filename} does not fit {cls} in model.py: '{key}' is "
+                                  f"{list(state[key].shape)} in the file but {list(tensor.shape)} in the model. "
+                                  f"Train and save again with the model.py you submit.")
+    extra = [k for k in state if k not in expected]
+    if extra:
+        raise Failure("load", f"{filename} does not fit {cls} in model.py: the file has '{extra[0]}', which the "
+                              f"model does not. Train and save again with the model.py you submit.")
+    module.load_state_dict(state)
+    module.eval()
+
+
+@torch.no_grad()
+def sample(latent, decoder, n: int, seed: int, batch: int) -> np.ndarray:
+    generator = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)  # for decoders that draw noise of their own
+    chunks = []
+    for start in range(0, n, batch):
+        b = min(batch, n - start)
+        try:
+            z = latent.sample(b, generator=generator)
+        except Exception as error:
+            raise Failure("sample", f"Latent.sample({b}, generator=...) fails: {short(error)}") from None
+        if not isinstance(z, torch.Tensor) or z.dim() != 2 or z.shape[0] != b:
+            shape = list(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
+            raise Failure("sample", f"Latent.sample({b}) returned {shape}; it must return a tensor [{b}, dim].")
+        try:
+            x = decoder(z)
+        except Exception as error:
+            raise Failure("sample", f"Decoder fails on Latent.sample's codes: {short(error)}") from None
+        if not isinstance(x, torch.Tensor):
+            raise Failure("sample", f"Decoder returned a {type(x).__name__}; it must return a tensor [B, 1, 32, 32].")
+        chunks.append(x.detach().float().cpu().numpy())
+    try:
+        return np.concatenate(chunks)
+    except ValueError:
+        shapes = sorted({str(list(c.shape)) for c in chunks})
+        raise Failure("sample", f"Decoder output shapes differ between batches: {', '.join(shapes)}.") from None
+
+
+def main(root: str, out: str, n: str, seed: str, batch: str) -> None:
+    root, out = Path(root), Path(out)
+    torch.set_num_threads(1)  # the same arithmetic on every run and every machine's core count
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        states = {cls: read_state_dict(root / filename) for filename, cls in MODULES}
+        modules = build(root)
+        for filename, cls in MODULES:
+            fit(modules[cls], states[cls], filename, cls)
+        samples = sample(modules["Latent"], modules["Decoder"], int(n), int(seed), int(batch))
+        np.save(out / "samples.npy", samples, allow_pickle=False)
+        status = {"stage": "sample", "ok": True}
+    except Failure as failure:
+        status = {"stage": failure.stage, "ok": False, "reason": failure.reason}
+    except BaseException as error:  # SystemExit from model.py included
+        status = {"stage": "sample", "ok": False, "reason": f"unexpected error: {short(error)}"}
+    (out / "status.json").write_text(json.dumps(status))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:6])
