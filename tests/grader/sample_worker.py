@@ -6,8 +6,10 @@ OUT/samples.npy. Whatever goes wrong, it writes OUT/status.json: {"stage": ..., 
 nothing from the grader: the grade is computed by the parent, from the array alone.
 """
 import json
+import pickle
 import sys
 import traceback
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -34,13 +36,17 @@ def short(error: BaseException) -> str:
 
 
 def read_state_dict(path: Path) -> dict:
+    # torch.save writes a zip archive; anything else is damaged, truncated, or not from torch.save at all.
+    if not zipfile.is_zipfile(path):
+        raise Failure("load", f"{path.name} is not a readable PyTorch file (damaged, truncated, or a Git LFS "
+                              f"pointer?). Save it again from the notebook and commit it.")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise Failure("load", f"{path.name} holds Python objects, not just tensors, so it is refused unread "
+                              f"(torch.load weights_only=True). Save with torch.save(module.state_dict(), "
+                              f"'{path.name}').") from None
     except Exception as error:
-        if "weights_only" in str(error) or "Unsupported global" in str(error) or "pickle" in str(error).lower():
-            raise Failure("load", f"{path.name} holds Python objects, not just tensors, so it is refused unread "
-                                  f"(torch.load weights_only=True). Save with torch.save(module.state_dict(), "
-                                  f"'{path.name}').") from None
         raise Failure("load", f"{path.name} is not a readable PyTorch file ({short(error)}). "
                               f"Save it again from the notebook and commit it.") from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):

@@ -1,0 +1,85 @@
+"""Shared fixtures: a stand-in Inception file, an offline grader environment, copies of the repository."""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from unittest import mock
+
+import pytest
+import torch
+
+from tests.standin_weights import write_standin
+
+ROOT = Path(__file__).resolve().parent.parent
+OFFICIAL_NAME = "pt_inception-2015-12-05-6726825d.pth"
+# Variables that would change what the grader does; the tests set their own.
+GRADER_VARIABLES = ("GITHUB_ACTIONS", "VAE_FID_WEIGHTS", "VAE_ALLOW_UNOFFICIAL_WEIGHTS", "VAE_EPOCHS", "TORCH_HOME")
+
+
+@pytest.fixture(scope="session")
+def torch_home(tmp_path_factory) -> Path:
+    home = tmp_path_factory.mktemp("torch_home")
+    write_standin(home / "hub" / "checkpoints" / OFFICIAL_NAME)
+    return home
+
+
+@pytest.fixture(scope="session")
+def grader_env(torch_home) -> dict:
+    """The environment of a grading run here: stand-in weights, explicitly allowed; nothing downloaded."""
+    env = {k: v for k, v in os.environ.items() if k not in GRADER_VARIABLES}
+    env.update(TORCH_HOME=str(torch_home), VAE_ALLOW_UNOFFICIAL_WEIGHTS="1", PYTHONDONTWRITEBYTECODE="1",
+               VAE_FID_WEIGHTS=str(torch_home / "hub" / "checkpoints" / OFFICIAL_NAME))
+    return env
+
+
+@pytest.fixture(scope="session")
+def instruments(grader_env):
+    """The grader's Inception and reference features, computed once per session into the shared cache."""
+    from tests.grader.pipeline import default_cache_dir, prepare_instruments
+    with mock.patch.dict(os.environ, grader_env, clear=True):
+        tools = prepare_instruments(default_cache_dir())
+    assert not tools.error, tools.error
+    return tools
+
+
+@pytest.fixture
+def standin_env(grader_env, instruments, monkeypatch):
+    """For in-process grading: this test's os.environ is the grading environment (reference cache warm)."""
+    for key in GRADER_VARIABLES:
+        monkeypatch.delenv(key, raising=False)
+    for key in ("TORCH_HOME", "VAE_FID_WEIGHTS", "VAE_ALLOW_UNOFFICIAL_WEIGHTS"):
+        monkeypatch.setenv(key, grader_env[key])
+    return grader_env
+
+
+def copy_repository(destination: Path) -> Path:
+    """The files a fresh clone would have (tracked, plus new files git does not ignore), nothing generated."""
+    listing = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                             capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, listing):
+        source = ROOT / name
+        if source.is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, destination / name)
+    return destination
+
+
+def run(command: list[str], cwd: Path, env: dict, timeout: float) -> subprocess.CompletedProcess:
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def trained_repo(tmp_path_factory, grader_env, instruments) -> tuple[Path, subprocess.CompletedProcess]:
+    """A clean copy of the repository after `jupyter execute assignment_09.ipynb` with its default settings:
+    the baseline exactly as a student first runs it (about two minutes)."""
+    repo = copy_repository(tmp_path_factory.mktemp("trained"))
+    done = run([sys.executable, "-m", "jupyter", "execute", "assignment_09.ipynb"], repo, grader_env, 900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return repo, done
+
+
+@pytest.fixture(scope="session")
+def baseline_weights(trained_repo) -> dict:
+    repo, _ = trained_repo
+    return {name: torch.load(repo / name, weights_only=True) for name in ("encoder.pth", "latent.pth", "decoder.pth")}

@@ -1,0 +1,23 @@
+"""Grade the submission: python -m unittest tests/run_test.py (after bash tests/prepare_test.sh).
+
+Samples from your encoder.pth / latent.pth / decoder.pth with a fixed seed, checks the samples, measures FID
+against the held-out digits, and writes result_autograding.csv and data/sample/ (grid: data/sample/grid/).
+"""
+import unittest
+
+from tests.grader.pipeline import grade
+from tests.grader.report import table
+
+__unittest = True  # a failure shows its one-line reason, not this file's traceback
+
+
+class RunTest(unittest.TestCase):
+    def test_grade_submission(self):
+        result = grade()
+        print("\n" + table(result), flush=True)
+        if result["status"] != "ok":
+            self.fail(f"stage '{result['stage']}': {result['reason']}")
+
+
+if __name__ == "__main__":
+    unittest.main()

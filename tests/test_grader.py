@@ -1,0 +1,182 @@
+"""The grader on bad submissions: one line, a zero for that stage, no crash, nothing else touched."""
+import importlib.util
+import os
+import shutil
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from tests.conftest import ROOT, copy_repository, run
+from tests.grader import config
+from tests.grader.images import load_folder
+from tests.grader.pipeline import grade
+from tests.grader.report import read_result
+
+BASE_MODEL = (ROOT / "model.py").read_text()
+N = 20  # enough to exercise every stage up to the measurement
+
+
+def make_submission(folder, extra_code="", fill=None):
+    """A submission whose model.py is the baseline plus extra_code, with state dicts that fit it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "model.py").write_text(BASE_MODEL + "\n" + extra_code)
+    spec = importlib.util.spec_from_file_location(f"variant_{abs(hash(str(folder)))}", folder / "model.py")
+    variant = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(variant)
+    torch.manual_seed(0)
+    modules = {"encoder": variant.Encoder(), "latent": variant.Latent(), "decoder": variant.Decoder()}
+    if fill:
+        fill(modules)
+    for name, module in modules.items():
+        torch.save(module.state_dict(), folder / f"{name}.pth")
+    (folder / "result.csv").write_text("epoch,loss,reconstruction,kl,fid\n1,30.0,29.0,1.0,\n")
+    return folder
+
+
+def grade_here(folder, **kwargs):
+    kwargs.setdefault("n_samples", N)
+    return grade(folder, sample_dir=folder / "out" / "sample", result_csv=folder / "out.csv",
+                 cache_dir=None, **kwargs)
+
+
+def assert_zero(result, stage, *words):
+    assert result["status"] == "failed" and result["score"] == 0.0
+    assert result["stage"] == stage, result
+    reason = result["reason"]
+    assert "\n" not in reason and "Traceback" not in reason, reason
+    for word in words:
+        assert word in reason, reason
+    return reason
+
+
+@pytest.fixture
+def submission(tmp_path, standin_env):
+    return make_submission(tmp_path / "sub")
+
+
+def test_a_fresh_baseline_passes_every_stage(submission):
+    result = grade_here(submission)
+    assert result["status"] == "ok", result
+    assert result["score"] == pytest.approx(max(0.0, min(100.0, 100 - result["fid"])))
+    assert read_result(submission / "out.csv")["status"] == "ok"
+    assert len(list((submission / "out" / "sample").glob("*.png"))) == N
+    assert (submission / "out" / "sample" / "grid" / "samples.png").is_file()
+
+
+def test_missing_files(submission):
+    (submission / "decoder.pth").unlink()
+    (submission / "result.csv").unlink()
+    reason = assert_zero(grade_here(submission), "submission", "decoder.pth is missing", "result.csv is missing")
+    assert read_result(submission / "out.csv")["reason"] == reason
+
+
+def test_oversized_file(submission, monkeypatch):
+    monkeypatch.setattr(config, "MAX_FILE_BYTES", 1000)
+    assert_zero(grade_here(submission), "submission", "over the")
+
+
+def test_corrupt_file(submission):
+    (submission / "latent.pth").write_bytes(b"\x00garbage" * 100)
+    assert_zero(grade_here(submission), "load", "latent.pth", "not a readable PyTorch file")
+
+
+def test_pickle_payload_is_refused_and_never_runs(submission, tmp_path):
+    marker = tmp_path / "payload-ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    torch.save({"weight": Payload()}, submission / "encoder.pth")
+    assert_zero(grade_here(submission), "load", "encoder.pth", "refused")
+    assert not marker.exists(), "the pickle payload ran"
+
+
+def test_weights_that_do_not_fit_the_model(submission, tmp_path):
+    wider = make_submission(tmp_path / "wider", "LATENT_DIM = 16\n"
+                            "class Decoder(Decoder):\n    def __init__(self):\n        super().__init__(dim=16)\n")
+    shutil.copy(wider / "decoder.pth", submission / "decoder.pth")
+    assert_zero(grade_here(submission), "load", "decoder.pth does not fit Decoder", "fc.weight", "[2048, 16]")
+
+
+def test_model_py_that_does_not_import(submission):
+    (submission / "model.py").write_text(BASE_MODEL + "\nraise RuntimeError('half-finished edit')\n")
+    assert_zero(grade_here(submission), "load", "model.py cannot be imported", "half-finished edit", "line")
+
+
+@pytest.mark.parametrize("code,stage,words", [
+    ("Decoder.forward = lambda self, z: torch.full((len(z), 1, 32, 32), float('nan'))",
+     "check", ("NaN",)),
+    ("Decoder.forward = lambda self, z: torch.tanh(torch.randn(len(z), 1, 32, 32))",
+     "check", ("[0, 1]", "tanh")),
+    ("Decoder.forward = lambda self, z: torch.rand(len(z), 1, 28, 28)",
+     "check", ("[B, 1, 32, 32]", "[20, 1, 28, 28]")),
+    ("Latent.sample = lambda self, n, generator=None: torch.randn(n)",
+     "sample", ("Latent.sample",)),
+    ("Decoder.forward = lambda self, z: 1 / 0",
+     "sample", ("ZeroDivisionError",)),
+])
+def test_bad_outputs(tmp_path, standin_env, code, stage, words):
+    assert_zero(grade_here(make_submission(tmp_path / "sub", code)), stage, *words)
+
+
+def test_a_decoder_that_never_returns_is_stopped(tmp_path, standin_env):
+    code = "def forward(self, z):\n    while True:\n        pass\nDecoder.forward = forward\n"
+    assert_zero(grade_here(make_submission(tmp_path / "sub", code), timeout_s=15), "sample", "longer than 15 s")
+
+
+REPLAY = """
+class Decoder(Decoder):
+    # Stores the 100 training images and returns one of them, picked by the code.
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("bank", torch.zeros(100, 1, 32, 32))
+
+    def forward(self, z):
+        return self.bank[(z[:, 0] * 1000).long().abs() % 100]
+"""
+
+
+def test_a_decoder_that_replays_the_training_set_scores_zero(tmp_path, standin_env):
+    train = torch.from_numpy(load_folder(config.TRAIN_DIR)).float().div(255)[:, None]
+    folder = make_submission(tmp_path / "sub", REPLAY, fill=lambda m: m["decoder"].bank.copy_(train))
+    result = grade_here(folder, n_samples=100)
+    assert_zero(result, "memorisation", "near-copies")
+    assert result["memorised_fraction"] == 1.0 and result["memorisation_passed"] == "false"
+
+
+def test_same_submission_same_numbers_bit_for_bit(submission):
+    first, second = grade_here(submission, n_samples=100), grade_here(submission, n_samples=100)
+    assert first["status"] == "ok"
+    for key in ("fid", "fid_train", "kid", "kid_std", "memorised_fraction", "score"):
+        assert first[key] == second[key], key
+
+
+def test_the_unittest_stages_touch_only_their_outputs(tmp_path, grader_env):
+    repo = copy_repository(tmp_path / "repo")
+    make_submission(tmp_path / "files")
+    for name in ("model.py", "encoder.pth", "latent.pth", "decoder.pth", "result.csv"):
+        shutil.copy(tmp_path / "files" / name, repo / name)
+    before = snapshot(repo)
+    assert run(["bash", "tests/prepare_test.sh"], repo, grader_env, 60).returncode == 0
+    done = run([sys.executable, "-m", "unittest", "tests/run_test.py", "tests/eval_test.py"], repo, grader_env, 600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "UNOFFICIAL" in done.stdout + done.stderr
+    after = snapshot(repo)
+    changed = {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
+    assert changed and all(p == "result_autograding.csv" or p.startswith("data/sample/") for p in changed), changed
+
+
+def snapshot(repo):
+    return {str(p.relative_to(repo)): p.read_bytes() for p in repo.rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts}
+
+
+def test_unittest_failure_is_one_line_not_a_traceback_wall(tmp_path, grader_env):
+    repo = copy_repository(tmp_path / "repo")
+    done = run([sys.executable, "-m", "unittest", "tests/run_test.py"], repo, grader_env, 300)
+    assert done.returncode != 0
+    assert "encoder.pth is missing" in done.stderr
+    assert "Traceback" not in done.stderr or done.stderr.count("File \"") == 0, done.stderr
