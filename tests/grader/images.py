@@ -24,12 +24,13 @@ def save_folder(images: np.ndarray, folder: Path) -> None:
 
 
 def grid(images: np.ndarray, columns: int = 16, scale: int = 2) -> Image.Image:
-    """Tile the first rows*columns images, 1 px grey gutters, upscaled so that a browser shows them crisply."""
-    n = len(images) - len(images) % columns or len(images)
-    rows = max(1, n // columns)
+    """Tile uint8 [N, H, W] images row by row with 1 px grey gutters, upscaled so a browser shows them crisply."""
+    columns = min(columns, len(images))
+    rows = -(-len(images) // columns)
     h, w = images.shape[1:]
     canvas = np.full((rows * (h + 1) + 1, columns * (w + 1) + 1), 96, np.uint8)
-    for k, image in enumerate(images[: rows * columns]):
-        r, c = divmod(k, columns)
-        canvas[1 + r * (h + 1): 1 + r * (h + 1) + h, 1 + c * (w + 1): 1 + c * (w + 1) + w] = image
-    return Image.fromarray(canvas, mode="L").resize((canvas.shape[1] * scale, canvas.shape[0] * scale), Image.NEAREST)
+    for k, image in enumerate(images):
+        top, left = 1 + (k // columns) * (h + 1), 1 + (k % columns) * (w + 1)
+        canvas[top:top + h, left:left + w] = image
+    return Image.fromarray(canvas, mode="L").resize((canvas.shape[1] * scale, canvas.shape[0] * scale),
+                                                    Image.NEAREST)

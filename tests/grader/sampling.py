@@ -43,7 +43,10 @@ def run_worker(root: Path, n: int, seed: int, timeout_s: float) -> np.ndarray:
             try:
                 child.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:
-                os.killpg(child.pid, signal.SIGKILL)  # the whole group: a student's own subprocesses too
+                if hasattr(os, "killpg"):
+                    os.killpg(child.pid, signal.SIGKILL)  # the whole group: a student's own subprocesses too
+                else:
+                    child.kill()
                 child.wait()
                 raise StageFailure("sample", f"sampling {n} images took longer than {timeout_s:.0f} s and was "
                                              "stopped: does Latent.sample or Decoder loop forever?") from None
