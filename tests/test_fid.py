@@ -69,3 +69,15 @@ def test_kid_is_unbiased_near_zero_for_one_distribution_and_positive_for_two():
     apart = kernel_inception_distance(rng.normal(size=(300, 16)), rng.normal(0.5, 1, size=(300, 16)))
     assert abs(same[0]) < 3 * same[1] + 1e-3
     assert apart[0] > 10 * abs(same[0]) and apart[0] > 3 * apart[1]
+
+
+def test_a_tampered_feature_cache_is_detected_and_recomputed(tmp_path, instruments):
+    from tests.grader.fid import cached_features
+    folder = tmp_path / "digits"
+    save_folder(load_folder(ROOT / "data" / "train")[:20], folder)
+    genuine = cached_features(instruments.net, instruments.weights, folder, tmp_path / "cache")
+    (cache_file,) = (tmp_path / "cache").glob("features-digits-*.npy")
+    np.save(cache_file, genuine * 0.5)  # what code that ran before the grader could have written
+    again = cached_features(instruments.net, instruments.weights, folder, tmp_path / "cache")
+    np.testing.assert_allclose(again, genuine, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(np.load(cache_file), genuine, rtol=1e-4, atol=1e-6)

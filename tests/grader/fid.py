@@ -10,6 +10,7 @@ the centred feature matrices X: the nuclear norm of an n1 x n2 matrix. It is exa
 with pytorch-fid's calculate_frechet_distance to ~1e-5, and takes ~1 s instead of ~30-190 s on 2 cores.
 """
 import hashlib
+import os
 from pathlib import Path
 from unittest import mock
 
@@ -69,21 +70,38 @@ def kernel_inception_distance(a: np.ndarray, b: np.ndarray, seed: int = 0) -> tu
     return float(np.mean(values)), float(np.std(values))
 
 
+SPOT_CHECK_ROWS = 16
+
+
 def cached_features(net: torch.nn.Module, weights: InceptionWeights, folder: Path, cache_dir: Path) -> np.ndarray:
     """Features of a fixed image folder, cached on disk under a key of the weights and of every image's bytes,
-    so that a changed image or other weights can never reuse stale numbers."""
+    so that a changed image or other weights can never reuse stale numbers. A cache file is trusted only after
+    a spot check: a few rows, chosen unpredictably, recomputed (student code ran on this machine before, and
+    CI caches are restored from earlier runs)."""
     key = hashlib.sha256(weights.sha256.encode())
     for png in sorted(Path(folder).glob("*.png")):
         key.update(png.name.encode() + hashlib.sha256(png.read_bytes()).digest())
     path = Path(cache_dir) / f"features-{Path(folder).name}-{key.hexdigest()[:16]}.npy"
+    images = load_folder(folder)
     if path.is_file():
         try:
-            return np.load(path, allow_pickle=False)
+            cached = np.load(path, allow_pickle=False)
+            if passes_spot_check(net, images, cached):
+                return cached
         except (OSError, ValueError):
-            pass  # a torn write: recompute below
-    feats = features(net, load_folder(folder), desc=f"{Path(folder).name} features (cached after this run)")
+            pass  # torn, tampered or foreign: recompute below
+    feats = features(net, images, desc=f"{Path(folder).name} features (cached after this run)")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npy")
     np.save(tmp, feats)
     tmp.replace(path)
     return feats
+
+
+def passes_spot_check(net: torch.nn.Module, images: np.ndarray, cached: np.ndarray) -> bool:
+    if cached.shape != (len(images), 2048) or not np.isfinite(cached).all():
+        return False
+    rows = np.random.default_rng(int.from_bytes(os.urandom(8), "little")).choice(
+        len(images), min(SPOT_CHECK_ROWS, len(images)), replace=False)
+    fresh = features(net, images[rows], desc="checking cached features")
+    return bool(np.allclose(fresh, cached[rows], rtol=1e-3, atol=1e-3 * float(np.abs(fresh).max())))

@@ -32,6 +32,18 @@ def child_env() -> dict:
     return env
 
 
+def stop(child: subprocess.Popen) -> None:
+    """Kill the child's whole process group (a student's own subprocesses too), then reap the child."""
+    if hasattr(os, "killpg"):
+        try:
+            os.killpg(child.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # the group is already gone
+    else:
+        child.kill()
+    child.wait()
+
+
 def run_worker(root: Path, n: int, seed: int, timeout_s: float) -> np.ndarray:
     """The student's samples as float32 [n, ...], or StageFailure('load' | 'sample', one-line reason)."""
     with tempfile.TemporaryDirectory(prefix="vae-grader-") as scratch:
@@ -43,13 +55,10 @@ def run_worker(root: Path, n: int, seed: int, timeout_s: float) -> np.ndarray:
             try:
                 child.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:
-                if hasattr(os, "killpg"):
-                    os.killpg(child.pid, signal.SIGKILL)  # the whole group: a student's own subprocesses too
-                else:
-                    child.kill()
-                child.wait()
+                stop(child)
                 raise StageFailure("sample", f"sampling {n} images took longer than {timeout_s:.0f} s and was "
                                              "stopped: does Latent.sample or Decoder loop forever?") from None
+        stop(child)  # anything the student's code left running must not outlive the sampling stage
         status_file = out / "status.json"
         if not status_file.is_file():
             tail = (out / "stdout.txt").read_bytes().decode(errors="replace").strip().splitlines()[-1:] or [""]
