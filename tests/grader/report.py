@@ -8,6 +8,9 @@ KEYS = ("status", "stage", "reason", "fid", "score", "fid_train", "kid", "kid_st
         "seconds")
 
 
+WEIGHTS_LABEL = {"true": "official", "false": "UNOFFICIAL"}
+
+
 def score_from_fid(fid: float) -> float:
     """The grade: 100 - FID, clamped to [0, 100]."""
     return min(100.0, max(0.0, 100.0 - fid))
@@ -47,7 +50,7 @@ def table(result: dict) -> str:
         f"  FID vs training set {cell('fid_train', '{:.2f}')}",
         f"  KID vs held-out     {cell('kid', '{:.5f}')} +- {cell('kid_std', '{:.5f}')}",
         f"  memorised fraction  {cell('memorised_fraction', '{:.3f}')}   (pass: {cell('memorisation_passed')})",
-        f"  Inception weights   {'official' if result.get('weights_official') == 'true' else 'UNOFFICIAL'}"
+        f"  Inception weights   {WEIGHTS_LABEL.get(str(result.get('weights_official', '')), 'not loaded')}"
         f" (sha256 {str(result.get('weights_sha256', ''))[:12] or '-'})",
     ]
     if result.get("reason"):
