@@ -27,7 +27,7 @@ def standin_state_dict() -> dict:
         net = inception.fid_inception_v3()
     generator = torch.Generator().manual_seed(SEED)
     with torch.no_grad():
-        for name, param in net.named_parameters():
+        for param in net.parameters():
             if param.dim() == 4:  # He-normal keeps activations from vanishing through 90+ layers
                 std = (2.0 / param[0].numel()) ** 0.5
                 param.copy_(torch.randn(param.shape, generator=generator) * std)

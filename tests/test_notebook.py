@@ -1,7 +1,6 @@
 """The starter notebook, executed headless as a student first runs it, and in quick mode without weights."""
 import json
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest

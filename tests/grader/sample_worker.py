@@ -62,7 +62,7 @@ def build(root: Path):
     except Exception as error:
         raise Failure("load", f"model.py cannot be imported: {short(error)}") from None
     modules = {}
-    for filename, cls in MODULES:
+    for _, cls in MODULES:
         try:
             modules[cls] = getattr(model, cls)()
         except Exception as error:
