@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import ROOT, copy_repository, run
+from tests.grader.report import read_result
 
 NOTEBOOK = ROOT / "assignment_09.ipynb"
 
@@ -22,7 +23,7 @@ def test_default_run_produces_the_submission(trained_repo, baseline_weights):
     assert results["kl"].iloc[-1] > 1, "posterior collapse: the codes carry no information"
     assert results["fid"].iloc[:-1].isna().all() and results["fid"].iloc[-1] > 0
     # The notebook's FID is the grader's FID, computed by the grader itself.
-    graded = dict(line.split(",", 1) for line in (repo / "result_autograding.csv").read_text().splitlines()[1:])
+    graded = read_result(repo / "result_autograding.csv")
     assert float(graded["fid"]) == pytest.approx(results["fid"].iloc[-1], abs=1e-4)
     assert "UNOFFICIAL" in done.stdout + done.stderr or "UNOFFICIAL" in graded["note"]
 

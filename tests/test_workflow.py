@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT, copy_repository
-from tests.grader.report import score_from_fid
+from tests.grader.report import read_result, score_from_fid
 
 WORKFLOW = ROOT / ".github" / "workflows" / "classroom.yml"
 COMMAND_GRADER = "classroom-resources/autograding-command-grader@v1"
@@ -151,7 +151,7 @@ def test_replay_gives_the_baseline_its_points(tmp_path, trained_repo, workflow_e
     changed = {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
     assert changed and all(p == "result_autograding.csv" or p.startswith("data/sample/") for p in changed), \
         f"the grader touched files other than its outputs: {sorted(changed)[:5]}"
-    graded = dict(line.split(",", 1) for line in (repo / "result_autograding.csv").read_text().splitlines()[1:])
+    graded = read_result(repo / "result_autograding.csv")
     assert graded["status"] == "ok"
     assert points == round(score_from_fid(float(graded["fid"])))
     assert results["score"]["status"] == "pass"
