@@ -74,7 +74,7 @@ def trained_repo(tmp_path_factory, grader_env, instruments) -> tuple[Path, subpr
     """A clean copy of the repository after `jupyter execute assignment_09.ipynb` with its default settings:
     the baseline exactly as a student first runs it (about two minutes)."""
     repo = copy_repository(tmp_path_factory.mktemp("trained"))
-    done = run([sys.executable, "-m", "jupyter", "execute", "assignment_09.ipynb"], repo, grader_env, 900)
+    done = run([sys.executable, "-m", "jupyter", "execute", "assignment_09.ipynb"], repo, grader_env, 2400)
     assert done.returncode == 0, done.stderr[-3000:]
     return repo, done
 
