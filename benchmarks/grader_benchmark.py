@@ -35,7 +35,7 @@ def ensure_weights(scratch: Path) -> str:
     try:
         return load_weights().label
     except WeightsError as error:
-        from tests.standin_weights import write_standin
+        from template_tests.standin_weights import write_standin
         print(f"no usable Inception weights ({error}); using the test suite's stand-in", file=sys.stderr)
         os.environ["VAE_FID_WEIGHTS"] = str(write_standin(scratch / "standin.pth"))
         os.environ["VAE_ALLOW_UNOFFICIAL_WEIGHTS"] = "1"

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from pytorch_fid.fid_score import calculate_frechet_distance
 
-from tests.conftest import ROOT
+from template_tests.conftest import ROOT
 from tests.grader.fid import features, frechet_distance, kernel_inception_distance
 from tests.grader.images import load_folder, save_folder
 

@@ -7,7 +7,7 @@ import sys
 import pytest
 import torch
 
-from tests.conftest import ROOT, copy_repository, run
+from template_tests.conftest import ROOT, copy_repository, run
 from tests.grader import config
 from tests.grader.images import load_folder
 from tests.grader.pipeline import grade

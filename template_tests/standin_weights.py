@@ -5,7 +5,7 @@ state-dict keys of pytorch-fid's FID Inception, with He-normal convolutions from
 pipeline (verification, loading, features, caching, distances) runs for real. Its numbers are not FIDs: every
 result computed with it is labelled UNOFFICIAL, and the grader refuses it unless VAE_ALLOW_UNOFFICIAL_WEIGHTS=1.
 
-    python -m tests.standin_weights /tmp/torch/hub/checkpoints/pt_inception-2015-12-05-6726825d.pth
+    python -m template_tests.standin_weights /tmp/torch/hub/checkpoints/pt_inception-2015-12-05-6726825d.pth
 """
 import sys
 from pathlib import Path

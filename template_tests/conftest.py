@@ -9,7 +9,7 @@ from unittest import mock
 import pytest
 import torch
 
-from tests.standin_weights import write_standin
+from template_tests.standin_weights import write_standin
 
 ROOT = Path(__file__).resolve().parent.parent
 OFFICIAL_NAME = "pt_inception-2015-12-05-6726825d.pth"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ROOT, copy_repository
+from template_tests.conftest import ROOT, copy_repository
 from tests.grader.report import read_result, score_from_fid
 
 WORKFLOW = ROOT / ".github" / "workflows" / "classroom.yml"

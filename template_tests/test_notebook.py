@@ -5,7 +5,7 @@ import sys
 import pandas as pd
 import pytest
 
-from tests.conftest import ROOT, copy_repository, run
+from template_tests.conftest import ROOT, copy_repository, run
 from tests.grader.report import read_result
 
 NOTEBOOK = ROOT / "assignment_09.ipynb"
