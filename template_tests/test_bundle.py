@@ -1,0 +1,93 @@
+"""The Classroom 50 bundle: built, packed and unpacked as the platform does, run in a student's checkout, and its
+result.json held to the platform's documented rules (classroom50_contract.py)."""
+import json
+import shutil
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from template_tests.classroom50_contract import problems
+from template_tests.conftest import ROOT, copy_repository, run
+from template_tests.replays import replayed
+from template_tests.test_copies import replay_submission
+from tests.grader.report import points, read_result
+
+SLUG = "vae-09"
+ENV = {"CLASSROOM": "ml-fall-2026", "ASSIGNMENT": SLUG, "SUBMISSION_TAG": "submit/2026-11-24T10-00-00Z-abc1234",
+       "COMMIT_URL": "https://github.com/ml-org/ml-fall-2026-vae-09-ada/commit/abc1234",
+       "RELEASE_URL": "https://github.com/ml-org/ml-fall-2026-vae-09-ada/releases/tag/submit%2F2026",
+       "REVIEW_URL": "https://github.com/ml-org/ml-fall-2026-vae-09-ada/compare/base...abc1234",
+       "USERNAME": "ada", "OWNER": "ada", "ASSIGNMENT_TYPE": "individual"}
+
+
+@pytest.fixture(scope="module")
+def unpacked(tmp_path_factory) -> Path:
+    """python -m instructor bundle, then tar -czf SLUG.tar.gz -C PARENT SLUG, then the runner's extraction."""
+    work = tmp_path_factory.mktemp("classroom50")
+    done = run([sys.executable, "-m", "instructor", "bundle", str(work / "repo" / SLUG)], ROOT, None, 120)
+    assert done.returncode == 0, done.stderr
+    archive = work / f"{SLUG}.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(work / "repo" / SLUG, arcname=SLUG)
+    assert archive.stat().st_size < 10 * 1024 * 1024
+    runtime = work / "runner-temp" / "classroom50-runtime"
+    with tarfile.open(archive) as tar:
+        assert all(m.name == SLUG or m.name.startswith(f"{SLUG}/") for m in tar.getmembers())
+        tar.extractall(runtime, filter="data")
+    return runtime / SLUG
+
+
+def autograde(bundle: Path, checkout: Path, grader_env: dict, tmp_path: Path) -> tuple[dict, str, str]:
+    output = tmp_path / "github_output"
+    output.write_text("")
+    env = {**grader_env, **ENV, "CLASSROOM50_BUNDLE_DIR": str(bundle), "GITHUB_OUTPUT": str(output)}
+    done = run([sys.executable, str(bundle / "autograder.py")], checkout, env, 1200)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    document = json.loads((checkout / "result.json").read_text())
+    assert problems(document, env) == []
+    return document, (checkout / "release-body.md").read_text(), output.read_text()
+
+
+def student_checkout(tmp_path: Path, trained: Path, leave_out=()) -> Path:
+    checkout = copy_repository(tmp_path / "checkout")
+    for name in ("encoder.pth", "latent.pth", "decoder.pth", "result.csv"):
+        if name not in leave_out:
+            shutil.copy(trained / name, checkout / name)
+    return checkout
+
+
+def test_the_baseline_gets_the_grade_the_tests_stages_give(unpacked, trained_repo, grader_env, tmp_path):
+    trained, _ = trained_repo
+    checkout = student_checkout(tmp_path, trained)
+    # A student's own edit of tests/ must change nothing: the bundle grades with its own copy.
+    (checkout / "tests" / "grader" / "report.py").write_text("def points(result):\n    return 100\n")
+    document, body, output = autograde(unpacked, checkout, grader_env, tmp_path)
+    expected = points(read_result(trained / "result_autograding.csv"))  # the notebook ran the stages' grader
+    assert 0 < expected < 100 and document["score"] == expected and document["max-score"] == 100
+    assert all(test["passed"] for test in document["tests"])
+    assert document["tests"][-1]["score"] == expected and float(document["tests"][-1]["fid"]) > 0
+    assert f"**{expected} / 100**" in body and "UNOFFICIAL" in body
+    assert "status=success\n" in output and f"summary={expected}/100: FID " in output
+    assert (checkout / "data" / "sample" / "grid" / "samples.png").is_file()  # for release_assets
+
+
+def test_a_missing_decoder_gets_zero_and_the_reason(unpacked, trained_repo, grader_env, tmp_path):
+    checkout = student_checkout(tmp_path, trained_repo[0], leave_out=("decoder.pth",))
+    document, body, output = autograde(unpacked, checkout, grader_env, tmp_path)
+    assert document["score"] == 0
+    first = document["tests"][0]
+    assert first["test-name"] == "submission" and not first["passed"] and "decoder.pth is missing" in first["reason"]
+    assert "decoder.pth is missing" in body and "status=failure\n" in output
+    assert len([line for line in output.splitlines() if line.startswith("summary=")]) == 1
+
+
+def test_a_replay_of_the_reference_digits_gets_zero(unpacked, grader_env, tmp_path):
+    checkout = copy_repository(tmp_path / "checkout")
+    replay_submission(tmp_path / "made", replayed("reference", "exact"))
+    for name in ("model.py", "encoder.pth", "latent.pth", "decoder.pth", "result.csv"):
+        shutil.copy(tmp_path / "made" / name, checkout / name)
+    document, body, _ = autograde(unpacked, checkout, grader_env, tmp_path)
+    copies = {t["test-name"]: t for t in document["tests"]}["memorisation"]
+    assert document["score"] == 0 and not copies["passed"] and "tests/reference/" in copies["reason"]
