@@ -159,3 +159,24 @@ def test_unittest_failure_is_one_line_not_a_traceback_wall(tmp_path, grader_env)
     assert done.returncode != 0
     assert "encoder.pth is missing" in done.stderr
     assert "Traceback" not in done.stderr or done.stderr.count("File \"") == 0, done.stderr
+
+
+def test_stale_outputs_never_survive_a_grading(submission):
+    (submission / "out.csv").write_text("key,value\nstatus,ok\nfid,0.0\nscore,100.0\n")
+    stale = submission / "out" / "sample" / "grid"
+    stale.mkdir(parents=True)
+    (stale / "samples.png").write_bytes(b"stale")
+    (submission / "decoder.pth").unlink()  # fails before any sample is drawn
+    assert_zero(grade_here(submission), "submission", "decoder.pth is missing")
+    assert read_result(submission / "out.csv")["status"] == "failed"
+    assert not (submission / "out" / "sample").exists()
+
+
+def test_grading_works_without_the_posix_only_calls(submission, monkeypatch):
+    # What Windows lacks: process groups, fork, user switching. The grade must come out the same.
+    expected = grade_here(submission)
+    for name in ("killpg", "fork", "setresuid", "setsid"):
+        monkeypatch.delattr(os, name, raising=False)
+    result = grade_here(submission)
+    assert result["status"] == "ok" and result["fid"] == expected["fid"], result
+    assert result["sandbox"].startswith("off: ")

@@ -1,4 +1,5 @@
-"""Grade the submission: python -m unittest tests/run_test.py (after bash tests/prepare_test.sh).
+"""Grade the submission: python -m unittest tests/run_test.py tests/eval_test.py (on any OS; CI runs
+tests/prepare_test.sh first, which changes nothing here: the grader clears its own old outputs).
 
 Samples from your encoder.pth / latent.pth / decoder.pth with a fixed seed, checks the samples, measures FID
 against the held-out digits, and writes result_autograding.csv and data/sample/ (grid: data/sample/grid/).

@@ -52,6 +52,13 @@ def prepare_instruments(cache_dir: Path) -> Instruments:
     return tools
 
 
+def forget_previous_outputs(sample_dir: Path, result_csv: Path | None) -> None:
+    """Nothing stale (or committed) can be graded: this run's outputs are written from nothing."""
+    shutil.rmtree(sample_dir, ignore_errors=True)
+    if result_csv is not None:
+        Path(result_csv).unlink(missing_ok=True)
+
+
 def write_samples(images: np.ndarray, folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
     save_folder(images, folder)
@@ -63,6 +70,7 @@ def grade(root: Path = config.ROOT, n_samples: int = config.N_SAMPLES, seed: int
           timeout_s: float = config.SAMPLE_TIMEOUT_S, cache_dir: Path | None = None,
           sample_dir: Path = config.SAMPLE_DIR, result_csv: Path | None = config.RESULT_CSV) -> dict:
     started = time.perf_counter()
+    forget_previous_outputs(sample_dir, result_csv)
     result = {"status": "failed", "score": 0.0, "n_samples": n_samples, "seed": seed, "torch": torch.__version__}
     stage = "submission"
     try:
