@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from instructor.train import train_like_the_notebook
 from template_tests.standin_weights import write_standin
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,17 +85,6 @@ def trained_repo(tmp_path_factory, grader_env, instruments) -> tuple[Path, subpr
 def baseline_weights(trained_repo) -> dict:
     repo, _ = trained_repo
     return {name: torch.load(repo / name, weights_only=True) for name in ("encoder.pth", "latent.pth", "decoder.pth")}
-
-
-def train_like_the_notebook(repo: Path, epochs: int, env: dict) -> subprocess.CompletedProcess:
-    """Run the notebook's code cells up to the grading cell, in repo: its training and saving, nothing else."""
-    script = ("import json, sys; sys.path.insert(0, '.'); ns = {}\n"
-              "for cell in json.load(open('assignment_09.ipynb'))['cells']:\n"
-              "    source = ''.join(cell['source'])\n"
-              "    if cell['cell_type'] != 'code': continue\n"
-              "    if 'grade()' in source: break\n"
-              "    exec(compile(source, 'notebook cell', 'exec'), ns)\n")
-    return run([sys.executable, "-c", script], repo, {**env, "VAE_EPOCHS": str(epochs), "MPLBACKEND": "Agg"}, 2400)
 
 
 @pytest.fixture(scope="session")

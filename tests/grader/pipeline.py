@@ -68,7 +68,10 @@ def write_samples(images: np.ndarray, folder: Path) -> None:
 
 def grade(root: Path = config.ROOT, n_samples: int = config.N_SAMPLES, seed: int = config.SEED,
           timeout_s: float = config.SAMPLE_TIMEOUT_S, cache_dir: Path | None = None,
-          sample_dir: Path = config.SAMPLE_DIR, result_csv: Path | None = config.RESULT_CSV) -> dict:
+          sample_dir: Path = config.SAMPLE_DIR, result_csv: Path | None = config.RESULT_CSV,
+          tools: Instruments | None = None) -> dict:
+    """Grade the submission in root; never raises. tools: instruments already loaded (a class regrade loads
+    them once); by default they are loaded here, before any student code runs."""
     started = time.perf_counter()
     forget_previous_outputs(sample_dir, result_csv)
     result = {"status": "failed", "score": 0.0, "n_samples": n_samples, "seed": seed, "torch": torch.__version__}
@@ -76,7 +79,7 @@ def grade(root: Path = config.ROOT, n_samples: int = config.N_SAMPLES, seed: int
     try:
         check_submission(root)
         stage = "measure"
-        tools = prepare_instruments(cache_dir or default_cache_dir())
+        tools = tools or prepare_instruments(cache_dir or default_cache_dir())
         if tools.weights is not None:
             result.update(weights_official=str(tools.weights.official).lower(), weights_sha256=tools.weights.sha256)
             if not tools.weights.official:
