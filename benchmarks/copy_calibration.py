@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "data")]
 
 from make_data import calibration_set  # noqa: E402
-from template_tests.replays import KINDS, REFERENCE, SOURCES, TRAIN, replayed  # noqa: E402
+from template_tests.submissions import KINDS, REFERENCE, SOURCES, TRAIN, replayed  # noqa: E402
 from tests.grader import config  # noqa: E402
 from tests.grader.images import to_uint8  # noqa: E402
 from tests.grader.memorisation import copy_report  # noqa: E402

@@ -19,7 +19,7 @@ import numpy as np
 from instructor.train import train_like_the_notebook
 from tests.grader import config
 from tests.grader.fid import features, frechet_distance
-from tests.grader.images import load_folder, to_uint8
+from tests.grader.images import to_uint8
 from tests.grader.memorisation import copy_report
 from tests.grader.pipeline import default_cache_dir, grade, prepare_instruments
 from tests.grader.report import score_from_fid

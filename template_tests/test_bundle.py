@@ -10,8 +10,7 @@ import pytest
 
 from template_tests.classroom50_contract import problems
 from template_tests.conftest import ROOT, copy_repository, run
-from template_tests.replays import replayed
-from template_tests.test_copies import replay_submission
+from template_tests.submissions import replay_submission, replayed
 from tests.grader.report import points, read_result
 
 SLUG = "vae-09"

@@ -6,11 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from template_tests.conftest import copy_repository, run
-from template_tests.replays import KINDS, REFERENCE, TRAIN, replayed
-from template_tests.test_grader import make_submission
+from template_tests.submissions import KINDS, REFERENCE, TRAIN, replay_submission, replayed
 from tests.grader import config
 from tests.grader.images import to_uint8
 from tests.grader.memorisation import FOLDERS, copy_report
@@ -53,23 +51,6 @@ def test_the_stage_is_cheap():
     start = time.perf_counter()
     copy_report(samples, TRAIN, REFERENCE)
     assert time.perf_counter() - start < 10  # 0.5 s measured on 2 cores; a bound against a blow-up only
-
-
-REPLAY = """
-class Decoder(Decoder):
-    # Stores real digits and returns one of them, picked by the code: what a student could try.
-    def __init__(self):
-        super().__init__()
-        self.register_buffer("bank", torch.zeros(1000, 1, 32, 32))
-
-    def forward(self, z):
-        return self.bank[(z[:, 0] * 1e4).long().abs() % len(self.bank)]
-"""
-
-
-def replay_submission(folder: Path, images: np.ndarray) -> Path:
-    bank = torch.from_numpy(images).float().div(255)[:, None]
-    return make_submission(folder, REPLAY, fill=lambda m: m["decoder"].bank.copy_(bank))
 
 
 @pytest.mark.parametrize("source,kind", [("reference", "exact"), ("training", "shifted"), ("reference", "noise 0.1")])

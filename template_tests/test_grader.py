@@ -1,5 +1,4 @@
 """The grader on bad submissions: one line, a zero for that stage, no crash, nothing else touched."""
-import importlib.util
 import os
 import shutil
 import sys
@@ -7,31 +6,14 @@ import sys
 import pytest
 import torch
 
-from template_tests.conftest import ROOT, copy_repository, run
+from template_tests.conftest import copy_repository, run
+from template_tests.submissions import BASE_MODEL, make_submission, replay_submission
 from tests.grader import config
 from tests.grader.images import load_folder
 from tests.grader.pipeline import grade
 from tests.grader.report import read_result
 
-BASE_MODEL = (ROOT / "model.py").read_text()
 N = 20  # enough to exercise every stage up to the measurement
-
-
-def make_submission(folder, extra_code="", fill=None):
-    """A submission whose model.py is the baseline plus extra_code, with state dicts that fit it."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "model.py").write_text(BASE_MODEL + "\n" + extra_code)
-    spec = importlib.util.spec_from_file_location(f"variant_{abs(hash(str(folder)))}", folder / "model.py")
-    variant = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(variant)
-    torch.manual_seed(0)
-    modules = {"encoder": variant.Encoder(), "latent": variant.Latent(), "decoder": variant.Decoder()}
-    if fill:
-        fill(modules)
-    for name, module in modules.items():
-        torch.save(module.state_dict(), folder / f"{name}.pth")
-    (folder / "result.csv").write_text("epoch,loss,reconstruction,kl,fid\n1,30.0,29.0,1.0,\n")
-    return folder
 
 
 def grade_here(folder, **kwargs):
@@ -126,21 +108,8 @@ def test_a_decoder_that_never_returns_is_stopped(tmp_path, standin_env):
     assert_zero(grade_here(make_submission(tmp_path / "sub", code), timeout_s=15), "sample", "longer than 15 s")
 
 
-REPLAY = """
-class Decoder(Decoder):
-    # Stores the 100 training images and returns one of them, picked by the code.
-    def __init__(self):
-        super().__init__()
-        self.register_buffer("bank", torch.zeros(100, 1, 32, 32))
-
-    def forward(self, z):
-        return self.bank[(z[:, 0] * 1000).long().abs() % 100]
-"""
-
-
 def test_a_decoder_that_replays_the_training_set_scores_zero(tmp_path, standin_env):
-    train = torch.from_numpy(load_folder(config.TRAIN_DIR)).float().div(255)[:, None]
-    folder = make_submission(tmp_path / "sub", REPLAY, fill=lambda m: m["decoder"].bank.copy_(train))
+    folder = replay_submission(tmp_path / "sub", load_folder(config.TRAIN_DIR))
     result = grade_here(folder, n_samples=100)
     assert_zero(result, "memorisation", "near-copies")
     assert result["memorised_fraction"] == 1.0 and result["memorisation_passed"] == "false"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from template_tests.conftest import copy_repository, run, runner_like
-from template_tests.test_grader import make_submission
+from template_tests.submissions import make_submission
 from tests.grader import sandbox
 from tests.grader.report import read_result, score_from_fid
 

@@ -99,10 +99,10 @@ def run_worker(root: Path, n: int, seed: int, timeout_s: float, sandbox: Sandbox
         if timed_out:
             raise StageFailure("sample", f"sampling {n} images took longer than {timeout_s:.0f} s and was "
                                          "stopped: does Latent.sample or Decoder loop forever?")
-        return read_back(out, scratch / "stdout.txt", child.returncode, n)
+        return read_back(out, scratch / "stdout.txt", child.returncode)
 
 
-def read_back(out: Path, log: Path, returncode: int, n: int) -> np.ndarray:
+def read_back(out: Path, log: Path, returncode: int) -> np.ndarray:
     try:
         status = json.loads(read_output(out / "status.json", 1 << 16))
     except (OSError, ValueError):
