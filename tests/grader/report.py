@@ -36,10 +36,11 @@ def problem(result: dict | None) -> str:
     return ""
 
 
-SUMMARY_ROWS = (("fid", "FID vs held-out"), ("fid_train", "FID vs training set"), ("kid", "KID"),
-                ("memorised_fraction", "near-copies of shipped digits"), ("n_samples", "samples"), ("seed", "seed"),
-                ("weights_official", "official Inception weights"), ("sandbox", "sandbox"),
-                ("seconds", "grading seconds"))
+SUMMARY_ROWS = (("fid", "FID vs held-out", "{:.2f}"), ("fid_train", "FID vs training set", "{:.2f}"),
+                ("kid", "KID", "{:.4f}"), ("memorised_fraction", "near-copies of shipped digits", "{:.1%}"),
+                ("n_samples", "samples", "{}"), ("seed", "seed", "{}"),
+                ("weights_official", "official Inception weights", "{}"), ("sandbox", "sandbox", "{}"),
+                ("seconds", "grading seconds", "{:.0f}"))
 
 
 def summary_markdown(result: dict | None, why_not: str = "", footer: str = "") -> str:
@@ -48,10 +49,10 @@ def summary_markdown(result: dict | None, why_not: str = "", footer: str = "") -
     rows = [("Points", f"**{0 if why_not else points(result)} / {MAX_POINTS}**")]
     if why_not:
         rows.append(("Problem", why_not))
-    for key, label in SUMMARY_ROWS:
+    for key, label, fmt in SUMMARY_ROWS:
         if result and result.get(key, "") not in ("", None):
             value = result[key]
-            rows.append((label, f"{value:.4f}" if isinstance(value, float) else value))
+            rows.append((label, fmt.format(float(value)) if fmt != "{}" else value))
     if result and result.get("note"):
         rows.append(("note", result["note"]))
     lines = ["## VAE autograder", "", "| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)]
