@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -20,7 +21,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from tqdm import tqdm
 
-from tests.grader import config
+from tests.grader import config, sandbox
 from tests.grader.images import load_folder
 from tests.grader.pipeline import default_cache_dir, grade, prepare_instruments
 from tests.grader.report import points, summary_markdown
@@ -168,6 +169,10 @@ def regrade(submissions: Path, out: Path, jobs: int = 1) -> list[dict]:
     todo = [repo for repo in repos if state.get(repo.name, {}).get("key") != key[repo.name]]
     print(f"{len(repos)} repositories: {len(repos) - len(todo)} unchanged since the last run, {len(todo)} to grade")
     if todo:
+        jail = sandbox.choose()
+        if jail.uid is None:
+            print(f"warning: sandbox off ({jail.why_not}): each student's model.py will run as you. Prefer root "
+                  "in a disposable container or VM, or a GitHub runner.", file=sys.stderr)
         import torch
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // jobs))  # jobs share the cores, no oversubscription
         tools = prepare_instruments(default_cache_dir())  # once for the class, before any student code runs
