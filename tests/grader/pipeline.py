@@ -9,12 +9,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import config
+from . import config, sandbox
 from .fid import build_inception, cached_features, features, frechet_distance, kernel_inception_distance
 from .images import grid, load_folder, save_folder, to_uint8
 from .memorisation import copy_report
 from .report import score_from_fid, write_result
-from . import sandbox
 from .sampling import StageFailure, check_samples, run_worker
 from .submission import check_submission
 from .weights import WeightsError, load_weights
@@ -60,8 +59,7 @@ def forget_previous_outputs(sample_dir: Path, result_csv: Path | None) -> None:
 
 
 def write_samples(images: np.ndarray, folder: Path) -> None:
-    shutil.rmtree(folder, ignore_errors=True)
-    save_folder(images, folder)
+    save_folder(images, folder)  # into the folder forget_previous_outputs emptied
     (folder / "grid").mkdir()
     grid(images[:256]).save(folder / "grid" / "samples.png")
 
