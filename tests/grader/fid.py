@@ -1,7 +1,6 @@
 """FID and KID with pytorch-fid's Inception (2048-d pool features), written to be read.
 
-Features: the FID Inception of pytorch-fid, its own preprocessing (bilinear resize to 299, then 2x - 1), gray
-images repeated to 3 channels, exactly as `python -m pytorch_fid` sees a grayscale PNG.
+Features: the FID Inception of pytorch-fid (inception.py), exactly as `python -m pytorch_fid` sees a gray PNG.
 
 Distance: the Fréchet distance between Gaussians fitted to two feature sets,
     FID = |mu1 - mu2|^2 + tr(S1) + tr(S2) - 2 tr sqrt(S1 S2).
@@ -12,11 +11,8 @@ with pytorch-fid's calculate_frechet_distance to ~1e-5, and takes ~1 s instead o
 import hashlib
 import os
 from pathlib import Path
-from unittest import mock
 
 import numpy as np
-import torch
-from pytorch_fid import inception as pytorch_fid_inception
 from tqdm import tqdm
 
 from . import config
@@ -24,24 +20,13 @@ from .images import load_folder
 from .weights import InceptionWeights
 
 
-def build_inception(weights: InceptionWeights) -> torch.nn.Module:
-    """pytorch-fid's InceptionV3 with our verified state dict (pytorch-fid would download and unpickle its own)."""
-    with mock.patch.object(pytorch_fid_inception, "load_state_dict_from_url", lambda *a, **k: weights.state_dict):
-        net = pytorch_fid_inception.InceptionV3([pytorch_fid_inception.InceptionV3.BLOCK_INDEX_BY_DIM[2048]])
-    # channels_last: ~1.7x faster on CPU, features equal to ~1e-4 of their scale (bf16 is not: FID off by 14).
-    return net.eval().to(memory_format=torch.channels_last)
-
-
-@torch.inference_mode()
-def features(net: torch.nn.Module, images: np.ndarray, desc: str = "Inception features") -> np.ndarray:
-    """uint8 [N, H, W] -> float64 [N, 2048]."""
+def features(net, images: np.ndarray, desc: str = "Inception features") -> np.ndarray:
+    """uint8 [N, H, W] -> float64 [N, 2048], by the Inception of inception.py."""
     out = []
     for start in tqdm(range(0, len(images), config.INCEPTION_BATCH), desc=desc, unit="batch", leave=False,
                       disable=None):
-        batch = torch.from_numpy(images[start:start + config.INCEPTION_BATCH]).float().div(255)
-        batch = batch[:, None].repeat(1, 3, 1, 1).contiguous(memory_format=torch.channels_last)
-        out.append(net(batch)[0].flatten(1).double())
-    return torch.cat(out).numpy()
+        out.append(net(images[start:start + config.INCEPTION_BATCH]))
+    return np.concatenate(out)
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -73,19 +58,24 @@ def kernel_inception_distance(a: np.ndarray, b: np.ndarray, seed: int = 0) -> tu
 SPOT_CHECK_ROWS = 16
 
 
-def cached_features(net: torch.nn.Module, weights: InceptionWeights, folder: Path, cache_dir: Path) -> np.ndarray:
-    """Features of a fixed image folder, cached on disk under a key of the weights and of every image's bytes,
-    so that a changed image or other weights can never reuse stale numbers. A cache file is trusted only after
-    a spot check: a few rows, chosen unpredictably, recomputed (student code ran on this machine before, and
-    CI caches are restored from earlier runs)."""
+def cache_path(weights: InceptionWeights, folder: Path, cache_dir: Path) -> Path:
+    """Named by the weights and every image's bytes, so that a changed image or other weights never meet
+    stale numbers."""
     key = hashlib.sha256(weights.sha256.encode())
     for png in sorted(Path(folder).glob("*.png")):
         key.update(png.name.encode() + hashlib.sha256(png.read_bytes()).digest())
-    path = Path(cache_dir) / f"features-{Path(folder).name}-{key.hexdigest()[:16]}.npy"
+    return Path(cache_dir) / f"features-{Path(folder).name}-{key.hexdigest()[:16]}.npy"
+
+
+def cached_features(net, weights: InceptionWeights, folder: Path, cache_dir: Path) -> np.ndarray:
+    """Features of a fixed image folder, cached on disk (cache_path). A cache file is trusted only after a spot
+    check: a few rows, chosen unpredictably, recomputed (student code ran on this machine before, and CI caches
+    are restored from earlier runs). Stored as float32, which both Inception backends compute: no loss."""
+    path = cache_path(weights, folder, cache_dir)
     images = load_folder(folder)
     if path.is_file():
         try:
-            cached = np.load(path, allow_pickle=False)
+            cached = np.load(path, allow_pickle=False).astype(np.float64)
             if passes_spot_check(net, images, cached):
                 return cached
         except (OSError, ValueError):
@@ -93,12 +83,12 @@ def cached_features(net: torch.nn.Module, weights: InceptionWeights, folder: Pat
     feats = features(net, images, desc=f"{Path(folder).name} features (cached after this run)")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npy")
-    np.save(tmp, feats)
+    np.save(tmp, feats.astype(np.float32))
     tmp.replace(path)
     return feats
 
 
-def passes_spot_check(net: torch.nn.Module, images: np.ndarray, cached: np.ndarray) -> bool:
+def passes_spot_check(net, images: np.ndarray, cached: np.ndarray) -> bool:
     if cached.shape != (len(images), 2048) or not np.isfinite(cached).all():
         return False
     rows = np.random.default_rng(int.from_bytes(os.urandom(8), "little")).choice(

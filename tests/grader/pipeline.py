@@ -10,8 +10,9 @@ import numpy as np
 import torch
 
 from . import config, sandbox
-from .fid import build_inception, cached_features, features, frechet_distance, kernel_inception_distance
+from .fid import cached_features, features, frechet_distance, kernel_inception_distance
 from .images import grid, load_folder, save_folder, to_uint8
+from .inception import load_inception
 from .memorisation import copy_report
 from .report import score_from_fid, write_result
 from .sampling import StageFailure, check_samples, run_worker
@@ -25,7 +26,7 @@ UNOFFICIAL_NOTE = ("UNOFFICIAL Inception weights: these numbers test the pipelin
 @dataclass
 class Instruments:
     """Everything the measurement needs, loaded before any student code runs, so that code cannot touch it."""
-    net: torch.nn.Module = None
+    net: object = None  # inception.py: ONNX Runtime or PyTorch, same features
     weights: object = None
     reference_features: np.ndarray = None
     train_features: np.ndarray = None
@@ -45,7 +46,7 @@ def prepare_instruments(cache_dir: Path) -> Instruments:
     except WeightsError as error:
         tools.error = str(error)
         return tools
-    tools.net = build_inception(tools.weights)
+    tools.net = load_inception(tools.weights, probe=tools.reference_images)
     tools.reference_features = cached_features(tools.net, tools.weights, config.REFERENCE_DIR, cache_dir)
     tools.train_features = cached_features(tools.net, tools.weights, config.TRAIN_DIR, cache_dir)
     return tools
@@ -79,7 +80,8 @@ def grade(root: Path = config.ROOT, n_samples: int = config.N_SAMPLES, seed: int
         stage = "measure"
         tools = tools or prepare_instruments(cache_dir or default_cache_dir())
         if tools.weights is not None:
-            result.update(weights_official=str(tools.weights.official).lower(), weights_sha256=tools.weights.sha256)
+            result.update(weights_official=str(tools.weights.official).lower(), weights_sha256=tools.weights.sha256,
+                          inception=tools.net.backend)
             if not tools.weights.official:
                 result["note"] = UNOFFICIAL_NOTE
         stage = "sample"

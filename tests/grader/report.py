@@ -6,7 +6,7 @@ from pathlib import Path
 # The order the rows are written in, and the only keys a reader may rely on.
 KEYS = ("status", "stage", "reason", "fid", "score", "fid_train", "kid", "kid_std", "memorised_fraction",
         "memorisation_passed", "copies_training", "copies_reference", "n_samples", "seed",
-        "weights_official", "weights_sha256", "note", "sandbox", "torch", "seconds")
+        "weights_official", "weights_sha256", "note", "sandbox", "torch", "inception", "seconds")
 
 
 WEIGHTS_LABEL = {"true": "official", "false": "UNOFFICIAL"}
