@@ -18,12 +18,13 @@ Next, in your classroom50 repository:
 def bundle(args) -> int:
     from instructor.bundle import BundleError, build
     try:
-        out, size = build(args.out_dir)
+        out, size, shipped = build(args.out_dir)
     except BundleError as error:
         print(f"bundle: {error}", file=sys.stderr)
         return 1
     files = sum(1 for p in out.rglob("*") if p.is_file())
     print(f"Wrote {out}: {files} files, {size / 2**20:.2f} MiB packed (Classroom 50 accepts up to 10 MiB).")
+    print(shipped)
     print(NEXT_STEPS)
     return 0
 

@@ -56,7 +56,9 @@ def grade_checkout() -> dict:
     from tests.grader.pipeline import grade
     if HERE not in Path(tests.grader.__file__).resolve().parents:  # the bundle's grader, never the student's
         raise RuntimeError(f"imported the grader from {tests.grader.__file__}, not from {HERE}")
-    return grade(CHECKOUT, sample_dir=CHECKOUT / "data" / "sample", result_csv=CHECKOUT / "result_autograding.csv")
+    # The shipped features (bundle.ship_features) are spot-checked like any cache.
+    return grade(CHECKOUT, sample_dir=CHECKOUT / "data" / "sample", result_csv=CHECKOUT / "result_autograding.csv",
+                 cache_dir=HERE / "features")
 
 
 def stage_tests(result: dict, earned: int) -> list[dict]:
@@ -71,7 +73,8 @@ def stage_tests(result: dict, earned: int) -> list[dict]:
             entry["reason"] = "not run: an earlier stage failed"
         tests.append(entry)
     numbers = {key: result[key] for key in ("fid", "kid", "kid_std", "fid_train", "memorised_fraction",
-                                            "weights_sha256", "weights_official", "sandbox", "seconds", "torch")
+                                            "weights_sha256", "weights_official", "sandbox", "seconds", "torch",
+                                            "inception")
                if result.get(key, "") != ""}
     tests.append({"test-name": "score = round(clamp(100 - FID, 0, 100))", "passed": result.get("status") == "ok",
                   "score": earned, "max-score": 100, **numbers})

@@ -22,11 +22,12 @@ ENV = {"CLASSROOM": "ml-fall-2026", "ASSIGNMENT": SLUG, "SUBMISSION_TAG": "submi
 
 
 @pytest.fixture(scope="module")
-def unpacked(tmp_path_factory) -> Path:
+def unpacked(tmp_path_factory, grader_env, instruments) -> Path:
     """python -m instructor bundle, then tar -czf SLUG.tar.gz -C PARENT SLUG, then the runner's extraction."""
     work = tmp_path_factory.mktemp("classroom50")
-    done = run([sys.executable, "-m", "instructor", "bundle", str(work / "repo" / SLUG)], ROOT, None, 120)
+    done = run([sys.executable, "-m", "instructor", "bundle", str(work / "repo" / SLUG)], ROOT, grader_env, 300)
     assert done.returncode == 0, done.stderr
+    assert "Inception features shipped (weights: UNOFFICIAL" in done.stdout, done.stdout
     archive = work / f"{SLUG}.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(work / "repo" / SLUG, arcname=SLUG)
@@ -60,6 +61,8 @@ def student_checkout(tmp_path: Path, trained: Path, leave_out=()) -> Path:
 def test_the_baseline_gets_the_grade_the_tests_stages_give(unpacked, trained_repo, grader_env, tmp_path):
     trained, _ = trained_repo
     checkout = student_checkout(tmp_path, trained)
+    shipped = {p.name: p.stat().st_mtime_ns for p in (unpacked / "features").iterdir()}
+    assert len(shipped) == 2  # reference and training digits
     # A student's own edit of tests/ must change nothing: the bundle grades with its own copy.
     (checkout / "tests" / "grader" / "report.py").write_text("def points(result):\n    return 100\n")
     document, body, output = autograde(unpacked, checkout, grader_env, tmp_path)
@@ -70,6 +73,8 @@ def test_the_baseline_gets_the_grade_the_tests_stages_give(unpacked, trained_rep
     assert f"**{expected} / 100**" in body and "UNOFFICIAL" in body
     assert "status=success\n" in output and f"summary={expected}/100: FID " in output
     assert (checkout / "data" / "sample" / "grid" / "samples.png").is_file()  # for release_assets
+    # The shipped features passed their spot check and were used as they are, not recomputed.
+    assert {p.name: p.stat().st_mtime_ns for p in (unpacked / "features").iterdir()} == shipped
 
 
 def test_a_missing_decoder_gets_zero_and_the_reason(unpacked, trained_repo, grader_env, tmp_path):

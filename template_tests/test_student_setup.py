@@ -2,12 +2,8 @@
 import json
 import re
 
+from instructor.bundle import pinned_versions
 from template_tests.conftest import ROOT
-
-
-def pins() -> dict:
-    lines = (ROOT / "requirements.txt").read_text().splitlines()
-    return dict(line.split("#")[0].strip().split("==") for line in lines if "==" in line and not line.startswith("#"))
 
 
 def test_the_codespace_is_small_and_installs_the_cpu_wheels():
@@ -15,7 +11,7 @@ def test_the_codespace_is_small_and_installs_the_cpu_wheels():
     assert re.search(r"python:\d+-3\.1[12]-", config["image"]), "Python 3.11 or 3.12"
     assert config["hostRequirements"]["cpus"] <= 2, "the education benefit offers 2-core codespaces"
     command = config["postCreateCommand"]
-    torch, vision = pins()["torch"], pins()["torchvision"]
+    torch, vision = pinned_versions()["torch"], pinned_versions()["torchvision"]
     assert f"torch=={torch} torchvision=={vision} --index-url https://download.pytorch.org/whl/cpu" in command
     assert command.endswith("-r requirements.txt")
     assert {"ms-python.python", "ms-toolsai.jupyter"} <= set(config["customizations"]["vscode"]["extensions"])
@@ -26,5 +22,5 @@ def test_the_quick_start_takes_the_cpu_wheels_and_keeps_the_notebook_outputs():
     block = readme.split("## Quick start\n```bash\n", 1)[1].split("```", 1)[0].splitlines()
     assert len(block) == 2
     assert block[0].startswith("pip install -r requirements.txt --extra-index-url https://download.pytorch.org/whl/cpu")
-    assert "jupyter execute --inplace assignment_09.ipynb" in block[0]
+    assert block[0].endswith("&& python run_notebook.py")  # executes in place, then says what it did
     assert block[1].startswith("python -m unittest tests/run_test.py tests/eval_test.py")
