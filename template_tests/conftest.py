@@ -73,10 +73,10 @@ def run(command: list[str], cwd: Path, env: dict, timeout: float) -> subprocess.
 
 @pytest.fixture(scope="session")
 def trained_repo(tmp_path_factory, grader_env, instruments) -> tuple[Path, subprocess.CompletedProcess]:
-    """A clean copy of the repository after `jupyter execute assignment_09.ipynb` with its default settings:
+    """A clean copy of the repository after `python run_notebook.py` (the quick start) with its default settings:
     the baseline exactly as a student first runs it (about two minutes)."""
     repo = copy_repository(tmp_path_factory.mktemp("trained"))
-    done = run([sys.executable, "-m", "jupyter", "execute", "assignment_09.ipynb"], repo, grader_env, 2400)
+    done = run([sys.executable, "run_notebook.py"], repo, grader_env, 2400)
     assert done.returncode == 0, done.stderr[-3000:]
     return repo, done
 

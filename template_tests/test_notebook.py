@@ -25,16 +25,28 @@ def test_default_run_produces_the_submission(trained_repo, baseline_weights):
     # The notebook's FID is the grader's FID, computed by the grader itself.
     graded = read_result(repo / "result_autograding.csv")
     assert float(graded["fid"]) == pytest.approx(results["fid"].iloc[-1], abs=1e-4)
-    assert "UNOFFICIAL" in done.stdout + done.stderr or "UNOFFICIAL" in graded["note"]
+    assert "UNOFFICIAL" in graded["note"]
+    # The terminal says what happened: sections and their times, the files written, the FID and the score.
+    assert "running 4. Training" in done.stdout and "saved with its outputs" in done.stdout, done.stdout
+    written = next(line for line in done.stdout.splitlines() if line.startswith("files written: "))
+    for name in ("encoder.pth", "latent.pth", "decoder.pth", "result.csv", "result_autograding.csv", "data/sample/"):
+        assert name in written, written
+    assert f"FID {float(graded['fid']):.2f}  ->  score {float(graded['score']):.2f} / 100" in done.stdout
+    assert "UNOFFICIAL" in done.stdout
+    # ... and the notebook on disk keeps its outputs, the sample grid among them.
+    cells = json.loads((repo / "assignment_09.ipynb").read_text())["cells"]
+    assert any("64 samples from the prior" in "".join(cell["source"]) and
+               any("image/png" in output.get("data", {}) for output in cell["outputs"])
+               for cell in cells if cell["cell_type"] == "code")
 
 
 def test_quick_mode_without_weights_still_saves_everything(tmp_path, grader_env):
     repo = copy_repository(tmp_path / "repo")
     env = {**grader_env, "VAE_EPOCHS": "2", "VAE_FID_WEIGHTS": str(tmp_path / "no-such-weights.pth")}
-    done = run([sys.executable, "-m", "jupyter", "execute", "assignment_09.ipynb", "--output=executed"],
-               repo, env, 600)
-    executed = repo / "executed.ipynb"
+    done = run([sys.executable, "run_notebook.py"], repo, env, 600)
+    executed = repo / "assignment_09.ipynb"
     assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.splitlines()[-1].startswith("no score (measure): VAE_FID_WEIGHTS is set to"), done.stdout
     for name in ("encoder.pth", "latent.pth", "decoder.pth"):
         assert (repo / name).is_file(), name
     results = pd.read_csv(repo / "result.csv")
@@ -44,6 +56,17 @@ def test_quick_mode_without_weights_still_saves_everything(tmp_path, grader_env)
         for cell in json.loads(executed.read_text())["cells"] for output in cell.get("outputs", []))
     lines = [line for line in text.splitlines() if line.startswith("No FID this time")]
     assert len(lines) == 1 and "VAE_FID_WEIGHTS" in lines[0], text[-2000:]
+
+
+def test_a_failing_cell_is_one_line_and_the_notebook_is_saved_up_to_it(tmp_path, grader_env):
+    repo = copy_repository(tmp_path / "repo")
+    (repo / "model.py").write_text((repo / "model.py").read_text() + "\nraise ValueError('half-edited model')\n")
+    done = run([sys.executable, "run_notebook.py"], repo, {**grader_env, "VAE_EPOCHS": "2"}, 600)
+    assert done.returncode == 1
+    assert "error: ValueError: half-edited model (in 2. The model: encoder, latent, decoder)" in done.stdout, done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+    cells = [c for c in json.loads((repo / "assignment_09.ipynb").read_text())["cells"] if c["cell_type"] == "code"]
+    assert cells[0]["outputs"] and any(o.get("output_type") == "error" for c in cells for o in c["outputs"])
 
 
 def test_committed_notebook_is_clean_and_small():
