@@ -38,7 +38,7 @@ from tests.grader import config  # noqa: E402
 from tests.grader.fid import features, frechet_distance  # noqa: E402
 from tests.grader.images import load_folder, to_uint8  # noqa: E402
 from tests.grader.inception import OnnxInception, PoolFeatures, TorchInception, as_rgb  # noqa: E402
-from tests.grader.pipeline import grade  # noqa: E402
+from tests.grader.pipeline import default_cache_dir, grade, prepare_instruments  # noqa: E402
 from tests.grader.report import score_from_fid  # noqa: E402
 from tests.grader.sampling import check_samples, run_worker  # noqa: E402
 from tests.grader.weights import OFFICIAL_NAME, WeightsError, load_weights  # noqa: E402
@@ -161,8 +161,9 @@ def grading_part(submission: Path, weights, scratch: Path) -> str:
 
 # --- spread -------------------------------------------------------------------------------------------------
 
-def spread_part(submission: Path, net, seeds: int, sizes: list[int], work: Path) -> str:
-    reference = features(net, load_folder(config.REFERENCE_DIR), desc="reference features")
+def spread_part(submission: Path, seeds: int, sizes: list[int], work: Path) -> tuple[str, str]:
+    tools = prepare_instruments(default_cache_dir())
+    net, reference = tools.net, tools.reference_features
     key = hashlib.sha256(b"".join((submission / f).read_bytes() for f in config.WEIGHT_FILES)).hexdigest()[:12]
     n = max(sizes)
     scores = {size: [] for size in sizes}
@@ -185,7 +186,8 @@ def spread_part(submission: Path, net, seeds: int, sizes: list[int], work: Path)
     per_image = np.median(seconds_per_image)
     rows = [(size, f"{np.mean(s):.2f}", f"{np.std(s, ddof=1):.2f}", f"{min(s):.2f} – {max(s):.2f}",
              f"{size * per_image:.0f} s") for size, s in scores.items()]
-    return table(("N", f"mean score ({seeds} seeds)", "std (points)", "min – max", "Inception time"), rows)
+    return net.backend, table(("N", f"mean score ({seeds} seeds)", "std (points)", "min – max", "Inception time"),
+                              rows)
 
 
 def main() -> None:
@@ -210,11 +212,9 @@ def main() -> None:
         if "grading" in parts:
             print(grading_part(args.submission, weights, scratch) + "\n", flush=True)
         if "spread" in parts:
-            from tests.grader.inception import load_inception
-            net = load_inception(weights, load_folder(config.REFERENCE_DIR))
-            print(f"Score spread over sampling seeds ({net.backend})\n")
-            print(spread_part(args.submission, net, args.seeds, [int(s) for s in args.sizes.split(",")],
-                              args.work) + "\n", flush=True)
+            backend, spread = spread_part(args.submission, args.seeds, [int(n) for n in args.sizes.split(",")],
+                                          args.work)
+            print(f"Score spread over sampling seeds ({backend})\n\n{spread}\n", flush=True)
 
 
 if __name__ == "__main__":

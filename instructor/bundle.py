@@ -90,18 +90,12 @@ def ship_features(folder: Path) -> str:
     autograder still spot-checks them, and a job with other weights never uses them (the file names carry the
     weights' sha256), so an instructor offline or with other weights only loses the time."""
     from tests.grader import config
-    from tests.grader.fid import cache_path, cached_features
-    from tests.grader.images import load_folder
-    from tests.grader.inception import load_inception
-    from tests.grader.pipeline import default_cache_dir
-    from tests.grader.weights import WeightsError, load_weights
-    try:
-        weights = load_weights()
-    except WeightsError as error:
-        return f"no Inception features shipped ({error}): each job computes them, about 75 s"
-    net = load_inception(weights, load_folder(config.REFERENCE_DIR))
+    from tests.grader.fid import cache_path
+    from tests.grader.pipeline import default_cache_dir, prepare_instruments
+    tools = prepare_instruments(default_cache_dir())  # from this machine's cache when it is warm
+    if tools.error:
+        return f"no Inception features shipped ({tools.error}): each job computes them, about 75 s"
     folder.mkdir(parents=True)
     for digits in (config.REFERENCE_DIR, config.TRAIN_DIR):
-        cached_features(net, weights, digits, default_cache_dir())  # from this machine's cache when it is warm
-        shutil.copy(cache_path(weights, digits, default_cache_dir()), folder)
-    return f"Inception features shipped (weights: {weights.label})"
+        shutil.copy(cache_path(tools.weights, digits, default_cache_dir()), folder)
+    return f"Inception features shipped (weights: {tools.weights.label})"
