@@ -1,11 +1,14 @@
 """Run assignment_09.ipynb top to bottom, save it with its outputs, and say what happened.
 
     python run_notebook.py            (VAE_EPOCHS=2 python run_notebook.py: the whole notebook in a minute)
+    python run_notebook.py --stop-after save     (only up to the cell tagged "save": train and save, for tools;
+                                                  the notebook file is then left as it was)
 
 The same as `jupyter execute --inplace assignment_09.ipynb` (the saved notebook keeps its pictures, which you
 hand in with it), plus a line per section while it runs and, at the end, the files it wrote and the FID and
 score, or the one-line reason there is none. On an error the notebook is saved up to the failing cell.
 """
+import argparse
 import subprocess
 import sys
 import time
@@ -75,26 +78,43 @@ def grade_line(since: float) -> str:
     if not path.is_file() or path.stat().st_mtime < since:
         return "no grade: the notebook stopped before its FID cell"
     sys.path.insert(0, str(ROOT))
-    from tests.grader.report import read_result
-    result = read_result(path)
-    if result.get("status") != "ok":
-        return f"no score ({result.get('stage', '?')}): {result.get('reason', '')}"
-    line = f"FID {float(result['fid']):.2f}  ->  score {float(result['score']):.2f} / 100"
-    return line + (f"\n  {result['note']}" if result.get("note") else "")
+    from tests.grader.stages import Result
+    result = Result.read(path)
+    if not result.ok:
+        return f"no score ({result.stage or '?'}): {result.reason}"
+    line = f"FID {result.fid:.2f}  ->  score {result.score:.2f} / 100"
+    return line + (f"\n  {result.note}" if result.note else "")
 
 
-def main() -> int:
+def cells_through(notebook, tag: str):
+    """The notebook cut after the first cell tagged tag (the grader's tools train without grading)."""
+    for index, cell in enumerate(notebook.cells):
+        if tag in cell.get("metadata", {}).get("tags", []):
+            notebook.cells = notebook.cells[:index + 1]
+            return notebook
+    raise SystemExit(f"no cell of {NOTEBOOK.name} is tagged {tag!r}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stop-after", metavar="TAG", help="run only up to the cell with this tag; do not save")
+    args = parser.parse_args(argv)
     since = time.time() - 1  # file times can be a second coarse
     notebook = nbformat.read(NOTEBOOK, as_version=4)
+    if args.stop_after:
+        notebook = cells_through(notebook, args.stop_after)
     print(f"Running {NOTEBOOK.name} (progress per section; the saved notebook has the details)", flush=True)
     started = time.perf_counter()
     timings, error = execute(notebook)
-    nbformat.write(notebook, NOTEBOOK)
+    if not args.stop_after:  # a cut notebook must never replace the whole one
+        nbformat.write(notebook, NOTEBOOK)
     sections = {}
     for title, seconds in timings:
         sections[title] = sections.get(title, 0) + seconds
+    saved = f"stopped after the cell tagged {args.stop_after!r}, not saved" if args.stop_after else \
+        "saved with its outputs"
     print(f"\n{NOTEBOOK.name}: {'stopped by an error' if error else 'done'} in {time.perf_counter() - started:.0f} s,"
-          " saved with its outputs")
+          f" {saved}")
     for title, seconds in sections.items():
         if seconds >= 1:
             print(f"  {seconds:6.0f} s  {title}")
@@ -104,7 +124,8 @@ def main() -> int:
         print(f"error: {error.splitlines()[0] if error.strip() else 'see the notebook'}")
         print("Open the notebook to see the failing cell and its traceback.")
         return 1
-    print(grade_line(since))
+    if not args.stop_after:
+        print(grade_line(since))
     return 0
 
 

@@ -14,14 +14,13 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "data")]
+sys.path.insert(0, str(ROOT))
 
-from make_data import calibration_set  # noqa: E402
+from data.make_data import calibration_set  # noqa: E402
 from template_tests.submissions import KINDS, REFERENCE, SOURCES, TRAIN, replayed  # noqa: E402
 from tests.grader import config  # noqa: E402
-from tests.grader.images import to_uint8  # noqa: E402
 from tests.grader.memorisation import copy_report  # noqa: E402
-from tests.grader.sampling import check_samples, run_worker  # noqa: E402
+from tests.grader.sampling import draw  # noqa: E402
 
 
 def row(label: str, images: np.ndarray, goal: str) -> str:
@@ -46,8 +45,8 @@ def main() -> None:
             print(row(f"{source} digits replayed, {kind}", replayed(source, kind), "at least 90%"))
     for folder in args.honest:
         for seed in [config.SEED, *range(1, args.seeds)]:
-            samples = check_samples(run_worker(folder, config.N_SAMPLES, seed, 600), config.N_SAMPLES)
-            print(row(f"{folder.name}, seed {seed}", to_uint8(samples), f"well under {limit:.0%}"))
+            samples = draw(folder, config.N_SAMPLES, seed).images
+            print(row(f"{folder.name}, seed {seed}", samples, f"well under {limit:.0%}"))
     start = time.perf_counter()
     copy_report(replayed("reference", "noise 0.1"), TRAIN, REFERENCE)
     print(f"\nstage time for {config.N_SAMPLES} samples: {time.perf_counter() - start:.2f} s")

@@ -36,11 +36,11 @@ sys.path.insert(0, str(ROOT))
 
 from tests.grader import config  # noqa: E402
 from tests.grader.fid import features, frechet_distance  # noqa: E402
-from tests.grader.images import load_folder, to_uint8  # noqa: E402
+from tests.grader.images import load_folder  # noqa: E402
 from tests.grader.inception import OnnxInception, PoolFeatures, TorchInception, as_rgb  # noqa: E402
 from tests.grader.pipeline import default_cache_dir, grade, prepare_instruments  # noqa: E402
-from tests.grader.report import score_from_fid  # noqa: E402
-from tests.grader.sampling import check_samples, run_worker  # noqa: E402
+from tests.grader.sampling import draw  # noqa: E402
+from tests.grader.scoring import score_from_fid  # noqa: E402
 from tests.grader.weights import OFFICIAL_NAME, WeightsError, load_weights  # noqa: E402
 
 BACKEND_IMAGES = 200
@@ -147,11 +147,11 @@ def grading_part(submission: Path, weights, scratch: Path) -> str:
         capture_output=True, text=True, env={**os.environ}))
     match = re.search(r"FID:\s+([-0-9.e+]+)", cli.stdout)
     cli_fid = float(match.group(1)) if match else float("nan")
-    fid = result.get("fid", float("nan"))
+    fid = result.fid if result.fid is not None else float("nan")
     rows = [
-        (f"grading, cold (empty cache: export, reference and training features), N={result['n_samples']}",
-         f"{cold:.1f} s", cold_result["status"]),
-        (f"grading, warm ({result['inception']})", f"{warm:.1f} s", f"FID {fid:.4f}"),
+        (f"grading, cold (empty cache: export, reference and training features), N={result.n_samples}",
+         f"{cold:.1f} s", cold_result.status),
+        (f"grading, warm ({result.inception})", f"{warm:.1f} s", f"FID {fid:.4f}"),
         ("`python -m pytorch_fid SAMPLES tests/reference --device cpu`", f"{t_cli:.1f} s",
          f"FID {cli_fid:.4f}" if match else f"failed: {cli.stderr.strip()[-120:]}"),
         ("CLI time / warm grading", f"{t_cli / warm:.1f}x", f"|ΔFID| = {abs(fid - cli_fid):.1e}"),
@@ -173,7 +173,7 @@ def spread_part(submission: Path, seeds: int, sizes: list[int], work: Path) -> t
         if path.is_file():
             feats = np.load(path)
         else:
-            images = to_uint8(check_samples(run_worker(submission, n, seed, 600), n))
+            images = draw(submission, n, seed).images
             feats, seconds = timed(lambda: features(net, images, desc=f"seed {seed}/{seeds}"))
             seconds_per_image.append(seconds / n)
             np.save(path, feats)

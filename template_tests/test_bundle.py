@@ -11,7 +11,8 @@ import pytest
 from template_tests.classroom50_contract import problems
 from template_tests.conftest import ROOT, copy_repository, run
 from template_tests.submissions import replay_submission, replayed
-from tests.grader.report import points, read_result
+from tests.grader.scoring import points
+from tests.grader.stages import Result
 
 SLUG = "vae-09"
 ENV = {"CLASSROOM": "ml-fall-2026", "ASSIGNMENT": SLUG, "SUBMISSION_TAG": "submit/2026-11-24T10-00-00Z-abc1234",
@@ -64,9 +65,10 @@ def test_the_baseline_gets_the_grade_the_tests_stages_give(unpacked, trained_rep
     shipped = {p.name: p.stat().st_mtime_ns for p in (unpacked / "features").iterdir()}
     assert len(shipped) == 2  # reference and training digits
     # A student's own edit of tests/ must change nothing: the bundle grades with its own copy.
-    (checkout / "tests" / "grader" / "report.py").write_text("def points(result):\n    return 100\n")
+    (checkout / "tests" / "grader" / "scoring.py").write_text("MAX_POINTS = 100\ndef points(result):\n    return 100\n"
+                                                              "def score_from_fid(fid):\n    return 100.0\n")
     document, body, output = autograde(unpacked, checkout, grader_env, tmp_path)
-    expected = points(read_result(trained / "result_autograding.csv"))  # the notebook ran the stages' grader
+    expected = points(Result.read(trained / "result_autograding.csv"))  # the notebook ran the stages' grader
     assert 0 < expected < 100 and document["score"] == expected and document["max-score"] == 100
     assert all(test["passed"] for test in document["tests"])
     assert document["tests"][-1]["score"] == expected and float(document["tests"][-1]["fid"]) > 0
@@ -93,5 +95,5 @@ def test_a_replay_of_the_reference_digits_gets_zero(unpacked, grader_env, tmp_pa
     for name in ("model.py", "encoder.pth", "latent.pth", "decoder.pth", "result.csv"):
         shutil.copy(tmp_path / "made" / name, checkout / name)
     document, body, _ = autograde(unpacked, checkout, grader_env, tmp_path)
-    copies = {t["test-name"]: t for t in document["tests"]}["memorisation"]
+    copies = {t["test-name"]: t for t in document["tests"]}["copies"]
     assert document["score"] == 0 and not copies["passed"] and "tests/reference/" in copies["reason"]

@@ -10,10 +10,9 @@ import pytest
 from template_tests.conftest import copy_repository, run
 from template_tests.submissions import KINDS, REFERENCE, TRAIN, replay_submission, replayed
 from tests.grader import config
-from tests.grader.images import to_uint8
 from tests.grader.memorisation import FOLDERS, copy_report
-from tests.grader.report import read_result
-from tests.grader.sampling import check_samples, run_worker
+from tests.grader.sampling import draw
+from tests.grader.stages import Result
 
 @pytest.mark.parametrize("source", ["training", "reference"])
 @pytest.mark.parametrize("kind", KINDS)
@@ -30,7 +29,7 @@ def test_real_digits_the_repository_does_not_hold_are_rarely_flagged(calibration
 
 
 def baseline_samples(repo: Path, seed: int = config.SEED) -> np.ndarray:
-    return to_uint8(check_samples(run_worker(repo, config.N_SAMPLES, seed, 600), config.N_SAMPLES))
+    return draw(repo, config.N_SAMPLES, seed).images
 
 
 def test_the_notebook_baseline_passes_with_a_wide_margin(trained_repo):
@@ -63,7 +62,7 @@ def test_replay_submissions_score_zero_through_the_stage_scripts(tmp_path, grade
     graded = run([sys.executable, "-m", "unittest", "tests/run_test.py"], repo, grader_env, 900)
     scored = run([sys.executable, "-m", "unittest", "tests/eval_test.py"], repo, grader_env, 300)
     assert prepare.returncode == 0 and graded.returncode != 0 and scored.returncode != 0, graded.stderr[-2000:]
-    result = read_result(repo / "result_autograding.csv")
-    assert result["stage"] == "memorisation" and float(result["score"]) == 0 and not result["fid"]
-    assert f"copied from {FOLDERS[source]}" in result["reason"], result["reason"]
+    result = Result.read(repo / "result_autograding.csv")
+    assert result.stage == "copies" and result.score == 0 and result.fid is None
+    assert f"copied from {FOLDERS[source]}" in result.reason, result.reason
     assert f"copied from {FOLDERS[source]}" in graded.stderr and "Score:" not in scored.stdout

@@ -11,7 +11,7 @@ from template_tests.submissions import BASE_MODEL, make_submission, replay_submi
 from tests.grader import config
 from tests.grader.images import load_folder
 from tests.grader.pipeline import grade
-from tests.grader.report import read_result
+from tests.grader.stages import Result
 
 N = 20  # enough to exercise every stage up to the measurement
 
@@ -23,9 +23,9 @@ def grade_here(folder, **kwargs):
 
 
 def assert_zero(result, stage, *words):
-    assert result["status"] == "failed" and result["score"] == 0.0
-    assert result["stage"] == stage, result
-    reason = result["reason"]
+    assert result.status == "failed" and result.score == 0.0
+    assert result.stage == stage, result
+    reason = result.reason
     assert "\n" not in reason and "Traceback" not in reason, reason
     for word in words:
         assert word in reason, reason
@@ -39,9 +39,9 @@ def submission(tmp_path, standin_env):
 
 def test_a_fresh_baseline_passes_every_stage(submission):
     result = grade_here(submission)
-    assert result["status"] == "ok", result
-    assert result["score"] == pytest.approx(max(0.0, min(100.0, 100 - result["fid"])))
-    assert read_result(submission / "out.csv")["status"] == "ok"
+    assert result.ok, result
+    assert result.score == pytest.approx(max(0.0, min(100.0, 100 - result.fid)))
+    assert Result.read(submission / "out.csv").ok
     assert len(list((submission / "out" / "sample").glob("*.png"))) == N
     assert (submission / "out" / "sample" / "grid" / "samples.png").is_file()
 
@@ -50,7 +50,7 @@ def test_missing_files(submission):
     (submission / "decoder.pth").unlink()
     (submission / "result.csv").unlink()
     reason = assert_zero(grade_here(submission), "submission", "decoder.pth is missing", "result.csv is missing")
-    assert read_result(submission / "out.csv")["reason"] == reason
+    assert Result.read(submission / "out.csv").reason == reason
 
 
 def test_oversized_file(submission, monkeypatch):
@@ -111,15 +111,15 @@ def test_a_decoder_that_never_returns_is_stopped(tmp_path, standin_env):
 def test_a_decoder_that_replays_the_training_set_scores_zero(tmp_path, standin_env):
     folder = replay_submission(tmp_path / "sub", load_folder(config.TRAIN_DIR))
     result = grade_here(folder, n_samples=100)
-    assert_zero(result, "memorisation", "near-copies")
-    assert result["memorised_fraction"] == 1.0 and result["memorisation_passed"] == "false"
+    assert_zero(result, "copies", "near-copies")
+    assert result.memorised_fraction == 1.0 and result.memorisation_passed is False
 
 
 def test_same_submission_same_numbers_bit_for_bit(submission):
     first, second = grade_here(submission, n_samples=100), grade_here(submission, n_samples=100)
-    assert first["status"] == "ok"
+    assert first.ok
     for key in ("fid", "fid_train", "kid", "kid_std", "memorised_fraction", "score"):
-        assert first[key] == second[key], key
+        assert getattr(first, key) == getattr(second, key), key
 
 
 def test_unittest_failure_is_one_line_not_a_traceback_wall(tmp_path, grader_env):
@@ -137,7 +137,7 @@ def test_stale_outputs_never_survive_a_grading(submission):
     (stale / "samples.png").write_bytes(b"stale")
     (submission / "decoder.pth").unlink()  # fails before any sample is drawn
     assert_zero(grade_here(submission), "submission", "decoder.pth is missing")
-    assert read_result(submission / "out.csv")["status"] == "failed"
+    assert Result.read(submission / "out.csv").status == "failed"
     assert not (submission / "out" / "sample").exists()
 
 
@@ -147,5 +147,5 @@ def test_grading_works_without_the_posix_only_calls(submission, monkeypatch):
     for name in ("killpg", "fork", "setresuid", "setsid"):
         monkeypatch.delattr(os, name, raising=False)
     result = grade_here(submission)
-    assert result["status"] == "ok" and result["fid"] == expected["fid"], result
-    assert result["sandbox"].startswith("off: ")
+    assert result.ok and result.fid == expected.fid, result
+    assert result.sandbox.startswith("off: ")

@@ -10,7 +10,8 @@ from PIL import Image
 
 from instructor.regrade import COLUMNS, STRIP
 from template_tests.conftest import ROOT, copy_repository, run
-from tests.grader.report import points, read_result
+from tests.grader.scoring import points
+from tests.grader.stages import Result
 
 GIT = ["git", "-c", "user.name=Ada", "-c", "user.email=ada@example.com"]
 
@@ -24,7 +25,7 @@ def student(folder: Path, trained: Path) -> Path:
 
 def test_regrade_a_class(tmp_path, trained_repo, grader_env):
     trained, _ = trained_repo
-    expected = points(read_result(trained / "result_autograding.csv"))  # what the stages gave these weights
+    expected = points(Result.read(trained / "result_autograding.csv"))  # what the stages gave these weights
     submissions = tmp_path / "class"
     ada = student(submissions / "ada", trained)
     subprocess.run(["git", "init", "-q"], cwd=ada, check=True)

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from template_tests.conftest import ROOT, copy_repository, run
-from tests.grader.report import read_result
+from tests.grader.stages import Result
 
 NOTEBOOK = ROOT / "assignment_09.ipynb"
 
@@ -23,15 +23,15 @@ def test_default_run_produces_the_submission(trained_repo, baseline_weights):
     assert results["kl"].iloc[-1] > 1, "posterior collapse: the codes carry no information"
     assert results["fid"].iloc[:-1].isna().all() and results["fid"].iloc[-1] > 0
     # The notebook's FID is the grader's FID, computed by the grader itself.
-    graded = read_result(repo / "result_autograding.csv")
-    assert float(graded["fid"]) == pytest.approx(results["fid"].iloc[-1], abs=1e-4)
-    assert "UNOFFICIAL" in graded["note"]
+    graded = Result.read(repo / "result_autograding.csv")
+    assert graded.fid == pytest.approx(results["fid"].iloc[-1], abs=1e-4)
+    assert "UNOFFICIAL" in graded.note
     # The terminal says what happened: sections and their times, the files written, the FID and the score.
     assert "running 4. Training" in done.stdout and "saved with its outputs" in done.stdout, done.stdout
     written = next(line for line in done.stdout.splitlines() if line.startswith("files written: "))
     for name in ("encoder.pth", "latent.pth", "decoder.pth", "result.csv", "result_autograding.csv", "data/sample/"):
         assert name in written, written
-    assert f"FID {float(graded['fid']):.2f}  ->  score {float(graded['score']):.2f} / 100" in done.stdout
+    assert f"FID {graded.fid:.2f}  ->  score {graded.score:.2f} / 100" in done.stdout
     assert "UNOFFICIAL" in done.stdout
     # ... and the notebook on disk keeps its outputs, the sample grid among them.
     cells = json.loads((repo / "assignment_09.ipynb").read_text())["cells"]

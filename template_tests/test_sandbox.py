@@ -15,7 +15,8 @@ import pytest
 from template_tests.conftest import copy_repository, run, runner_like
 from template_tests.submissions import make_submission
 from tests.grader import sandbox
-from tests.grader.report import read_result, score_from_fid
+from tests.grader.scoring import score_from_fid
+from tests.grader.stages import Result
 
 FORGED = "key,value\nstatus,ok\nfid,0.0\nscore,100.0\n"
 DAEMON = """
@@ -80,7 +81,7 @@ def grade_as_the_workflow(repo: Path, env: dict, wrap) -> tuple[int, str]:
     graded = run(wrap([sys.executable, "-m", "unittest", "tests/run_test.py"]), repo, env, 900)
     run(wrap([sys.executable, "-m", "unittest", "tests/eval_test.py"]), repo, env, 300)
     time.sleep(1)
-    points_step = run(wrap([sys.executable, "tests/classroom_result.py"]), repo, env, 120)
+    points_step = run(wrap([sys.executable, "tests/platforms/per_push.py"]), repo, env, 120)
     encoded = points_step.stdout.strip().split("=", 1)[1]
     time.sleep(1)
     return sum(t["score"] for t in json.loads(base64.b64decode(encoded))["tests"]), graded.stdout + graded.stderr
@@ -90,10 +91,10 @@ def test_a_daemon_from_model_py_cannot_change_the_grade(checkout, grader_env, tm
     repo, pidfile = checkout
     points, log = grade_as_the_workflow(repo, grader_env, lambda c: runner_like(c, tmp_path))
     assert pidfile.is_file(), "the daemon never started: this test would prove nothing"
-    result = read_result(repo / "result_autograding.csv")
-    assert result["status"] == "ok" and result["sandbox"].startswith("on (uid "), (result, log[-2000:])
-    assert float(result["fid"]) > 0 and points == round(score_from_fid(float(result["fid"])))
-    uid = int(result["sandbox"].split("uid ")[1].rstrip(")"))
+    result = Result.read(repo / "result_autograding.csv")
+    assert result.ok and result.sandbox.startswith("on (uid "), (result, log[-2000:])
+    assert result.fid > 0 and points == round(score_from_fid(result.fid))
+    uid = int(result.sandbox.split("uid ")[1].rstrip(")"))
     assert sandbox.processes_of(uid) == [], "a process of the sandbox user outlived the grading"
 
 

@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from template_tests.conftest import ROOT, copy_repository
-from tests.grader.report import read_result, score_from_fid
+from tests.grader.scoring import score_from_fid
+from tests.grader.stages import Result
 
 WORKFLOW = ROOT / ".github" / "workflows" / "classroom.yml"
 COMMAND_GRADER = "classroom-resources/autograding-command-grader@v1"
@@ -162,7 +163,7 @@ def submitted_repo(tmp_path, trained_repo, leave_out=()):
     for name in ("encoder.pth", "latent.pth", "decoder.pth", "result.csv"):
         if name not in leave_out:
             shutil.copy(trained / name, repo / name)
-    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)  # classroom_result.py asks git what is committed
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)  # per_push.py asks git what is committed
     return repo
 
 
@@ -174,9 +175,9 @@ def test_replay_gives_the_baseline_its_points(tmp_path, trained_repo, workflow_e
     changed = {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
     assert changed and all(p == "result_autograding.csv" or p.startswith("data/sample/") for p in changed), \
         f"the grader touched files other than its outputs: {sorted(changed)[:5]}"
-    graded = read_result(repo / "result_autograding.csv")
-    assert graded["status"] == "ok"
-    assert points == round(score_from_fid(float(graded["fid"])))
+    graded = Result.read(repo / "result_autograding.csv")
+    assert graded.ok
+    assert points == round(score_from_fid(graded.fid))
     assert results["score"]["status"] == "pass"
     assert all(results[r]["status"] == "pass" for r in ("prepare", "run", "eval"))
     assert f"**{points} / 100**" in summary and "UNOFFICIAL" in summary
@@ -201,7 +202,7 @@ def test_a_committed_result_file_is_never_trusted(tmp_path, trained_repo, workfl
     (repo / "result_autograding.csv").write_text("key,value\nstatus,ok\nfid,0.0\nscore,100.0\n")
     subprocess.run(["git", "add", "-f", "result_autograding.csv"], cwd=repo, check=True)
     env = {**workflow_env["run"], "GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "s")}
-    done = subprocess.run([sys.executable, "tests/classroom_result.py"], cwd=repo, env=env, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "tests/platforms/per_push.py"], cwd=repo, env=env, capture_output=True, text=True)
     result = json.loads(base64.b64decode(done.stdout.strip().split("=", 1)[1]))
     assert result["status"] == "error" and sum(t["score"] for t in result["tests"]) == 0
     assert "committed" in result["tests"][0]["message"]

@@ -9,7 +9,9 @@ import unittest
 import pandas as pd
 
 from tests.grader import config
-from tests.grader.report import read_result, score_from_fid, table
+from tests.grader.report import table
+from tests.grader.scoring import score_from_fid
+from tests.grader.stages import Result
 
 __unittest = True
 
@@ -26,7 +28,7 @@ def claimed_fid() -> str:
 class EvalTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.result = read_result(config.RESULT_CSV) if config.RESULT_CSV.is_file() else None
+        cls.result = Result.read(config.RESULT_CSV) if config.RESULT_CSV.is_file() else None
         if cls.result is not None:
             print(f"\n{table(cls.result)}\n  FID in your result.csv {claimed_fid()}   (not used for the score)",
                   flush=True)
@@ -37,18 +39,18 @@ class EvalTest(unittest.TestCase):
                       "`python -m unittest tests/run_test.py` first.")
 
     def test_grading_completed(self):
-        if self.result["status"] != "ok":
-            self.fail(f"no score: stage '{self.result['stage']}' failed: {self.result['reason']}")
+        if not self.result.ok:
+            self.fail(f"no score: stage '{self.result.stage}' failed: {self.result.reason}")
 
-    def test_samples_are_not_copies_of_the_training_set(self):
-        if self.result.get("memorisation_passed") == "false":
-            self.fail(f"{float(self.result['memorised_fraction']):.0%} of the samples copy training images "
+    def test_samples_are_not_copies_of_shipped_digits(self):
+        if self.result.memorisation_passed is False:
+            self.fail(f"{self.result.memorised_fraction:.0%} of the samples copy digits the repository ships "
                       f"(limit {config.MEMORISATION_MAX_FRACTION:.0%}): score 0.")
 
     def test_score_is_100_minus_fid(self):
-        if self.result["status"] != "ok":
+        if not self.result.ok:
             self.skipTest("no FID in this run")
-        fid, score = float(self.result["fid"]), float(self.result["score"])
+        fid, score = self.result.fid, self.result.score
         self.assertTrue(math.isfinite(fid) and fid >= 0, f"FID {fid} is not a distance")
         self.assertAlmostEqual(score, score_from_fid(fid), places=3)
         print(f"\nScore: {score:.2f} / 100", flush=True)

@@ -16,8 +16,8 @@ class RunTest(unittest.TestCase):
     def test_grade_submission(self):
         result = grade()
         print("\n" + table(result), flush=True)
-        if result["status"] != "ok":
-            self.fail(f"stage '{result['stage']}': {result['reason']}")
+        if not result.ok:
+            self.fail(result.problem())
 
 
 if __name__ == "__main__":

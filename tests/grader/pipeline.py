@@ -1,6 +1,6 @@
-"""The grade, top to bottom: submission -> load & sample (child) -> check -> memorisation -> measure -> score
--> report. Each stage either passes or stops the grade with one line a student can act on; the grader itself
-never raises."""
+"""The grade, top to bottom: submission -> load & sample (child) -> check -> copies -> measure -> score -> report.
+Each stage either passes or stops the grade with one line a student can act on (stages.py names them); the
+grader itself never raises."""
 import shutil
 import time
 from dataclasses import dataclass
@@ -11,11 +11,12 @@ import torch
 
 from . import config, sandbox
 from .fid import cached_features, features, frechet_distance, kernel_inception_distance
-from .images import grid, load_folder, save_folder, to_uint8
+from .images import grid, load_folder, save_folder
 from .inception import load_inception
 from .memorisation import copy_report
-from .report import score_from_fid, write_result
-from .sampling import StageFailure, check_samples, run_worker
+from .sampling import draw
+from .scoring import score_from_fid
+from .stages import Result, StageFailure
 from .submission import check_submission
 from .weights import WeightsError, load_weights
 
@@ -68,52 +69,53 @@ def write_samples(images: np.ndarray, folder: Path) -> None:
 def grade(root: Path = config.ROOT, n_samples: int = config.N_SAMPLES, seed: int = config.SEED,
           timeout_s: float = config.SAMPLE_TIMEOUT_S, cache_dir: Path | None = None,
           sample_dir: Path = config.SAMPLE_DIR, result_csv: Path | None = config.RESULT_CSV,
-          tools: Instruments | None = None) -> dict:
+          tools: Instruments | None = None) -> Result:
     """Grade the submission in root; never raises. tools: instruments already loaded (a class regrade loads
     them once); by default they are loaded here, before any student code runs."""
     started = time.perf_counter()
     forget_previous_outputs(sample_dir, result_csv)
-    result = {"status": "failed", "score": 0.0, "n_samples": n_samples, "seed": seed, "torch": torch.__version__}
+    result = Result(n_samples=n_samples, seed=seed, torch=torch.__version__)
     stage = "submission"
     try:
         check_submission(root)
         stage = "measure"
         tools = tools or prepare_instruments(cache_dir or default_cache_dir())
         if tools.weights is not None:
-            result.update(weights_official=str(tools.weights.official).lower(), weights_sha256=tools.weights.sha256,
-                          inception=tools.net.backend)
+            result.weights_official, result.weights_sha256 = tools.weights.official, tools.weights.sha256
+            result.inception = tools.net.backend
             if not tools.weights.official:
-                result["note"] = UNOFFICIAL_NOTE
+                result.note = UNOFFICIAL_NOTE
         stage = "sample"
         jail = sandbox.choose()
-        result["sandbox"] = jail.label
-        samples = check_samples(run_worker(Path(root), n_samples, seed, timeout_s, jail), n_samples)
-        images = to_uint8(samples)  # measured exactly as saved: the PNGs give the same FID
+        result.sandbox = jail.label
+        images = draw(root, n_samples, seed, timeout_s, jail).images
         write_samples(images, sample_dir)
-        stage = "memorisation"
+        stage = "copies"
         copies = copy_report(images, tools.train_images, tools.reference_images)
-        passed = copies.fraction <= config.MEMORISATION_MAX_FRACTION
-        result.update(memorised_fraction=copies.fraction, memorisation_passed=str(passed).lower(),
-                      **{f"copies_{folder}": share for folder, share in copies.by_folder.items()})
-        if not passed:
-            raise StageFailure("memorisation", f"{copies.fraction:.0%} of the samples are near-copies of digits the "
-                                               f"repository ships (copied from {copies.copied()}; limit "
-                                               f"{config.MEMORISATION_MAX_FRACTION:.0%}): the model replays real "
-                                               "digits instead of generating new ones.")
+        result.memorised_fraction = copies.fraction
+        result.memorisation_passed = copies.fraction <= config.MEMORISATION_MAX_FRACTION
+        result.copies_training, result.copies_reference = copies.by_folder["training"], copies.by_folder["reference"]
+        if not result.memorisation_passed:
+            raise StageFailure("copies", f"{copies.fraction:.0%} of the samples are near-copies of digits the "
+                                         f"repository ships (copied from {copies.copied()}; limit "
+                                         f"{config.MEMORISATION_MAX_FRACTION:.0%}): the model replays real "
+                                         "digits instead of generating new ones.")
         stage = "measure"
+        # A missing or untrusted weights file is reported only now, after the student's code has run: a student
+        # without the weights (offline, say) still learns whether the model loads, samples and passes the checks.
         if tools.error:
             raise StageFailure("measure", tools.error)
         feats = features(tools.net, images, desc="sample features")
-        fid = frechet_distance(feats, tools.reference_features)
-        kid, kid_std = kernel_inception_distance(feats, tools.reference_features, seed=seed)
-        result.update(fid=fid, fid_train=frechet_distance(feats, tools.train_features), kid=kid, kid_std=kid_std,
-                      score=score_from_fid(fid), status="ok")
+        result.fid = frechet_distance(feats, tools.reference_features)
+        result.fid_train = frechet_distance(feats, tools.train_features)
+        result.kid, result.kid_std = kernel_inception_distance(feats, tools.reference_features, seed=seed)
+        result.score, result.status = score_from_fid(result.fid), "ok"
     except StageFailure as failure:
-        result.update(stage=failure.stage, reason=failure.reason)
+        result.fail(failure)
     except Exception as error:  # a bug of ours must still leave a report, not a traceback
-        result.update(stage=stage, reason=f"internal grader error ({type(error).__name__}: {error}); "
-                                          "please tell your instructor")
-    result["seconds"] = round(time.perf_counter() - started, 1)
+        result.status, result.stage = "failed", stage
+        result.reason = (f"internal grader error ({type(error).__name__}: {error}); please tell your instructor")
+    result.seconds = round(time.perf_counter() - started, 1)
     if result_csv is not None:
-        write_result(result, result_csv)
+        result.write(result_csv)
     return result

@@ -19,14 +19,9 @@ import numpy as np
 import torch
 
 from sandbox import become  # this script's own folder is first on sys.path
+from stages import StageFailure  # the parent reads stage and reason back from status.json
 
 MODULES = (("encoder.pth", "Encoder"), ("latent.pth", "Latent"), ("decoder.pth", "Decoder"))
-
-
-class Failure(Exception):
-    def __init__(self, stage: str, reason: str):
-        super().__init__(reason)
-        self.stage, self.reason = stage, reason
 
 
 def short(error: BaseException) -> str:
@@ -43,19 +38,19 @@ def short(error: BaseException) -> str:
 def read_state_dict(path: Path) -> dict:
     # torch.save writes a zip archive; anything else is damaged, truncated, or not from torch.save at all.
     if not zipfile.is_zipfile(path):
-        raise Failure("load", f"{path.name} is not a readable PyTorch file (damaged, truncated, or a Git LFS "
+        raise StageFailure("load", f"{path.name} is not a readable PyTorch file (damaged, truncated, or a Git LFS "
                               f"pointer?). Save it again from the notebook and commit it.")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
-        raise Failure("load", f"{path.name} holds Python objects, not just tensors, so it is refused unread "
+        raise StageFailure("load", f"{path.name} holds Python objects, not just tensors, so it is refused unread "
                               f"(torch.load weights_only=True). Save with torch.save(module.state_dict(), "
                               f"'{path.name}').") from None
     except Exception as error:
-        raise Failure("load", f"{path.name} is not a readable PyTorch file ({short(error)}). "
+        raise StageFailure("load", f"{path.name} is not a readable PyTorch file ({short(error)}). "
                               f"Save it again from the notebook and commit it.") from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise Failure("load", f"{path.name} holds a {type(state).__name__}, not a state dict of tensors. Save with "
+        raise StageFailure("load", f"{path.name} holds a {type(state).__name__}, not a state dict of tensors. Save with "
                               f"torch.save(module.state_dict(), '{path.name}').")
     return state
 
@@ -65,13 +60,13 @@ def build(root: Path):
     try:
         import model
     except Exception as error:
-        raise Failure("load", f"model.py cannot be imported: {short(error)}") from None
+        raise StageFailure("load", f"model.py cannot be imported: {short(error)}") from None
     modules = {}
     for _, cls in MODULES:
         try:
             modules[cls] = getattr(model, cls)()
         except Exception as error:
-            raise Failure("load", f"{cls}() in model.py fails with no arguments: {short(error)}") from None
+            raise StageFailure("load", f"{cls}() in model.py fails with no arguments: {short(error)}") from None
     return modules
 
 
@@ -79,15 +74,15 @@ def fit(module: torch.nn.Module, state: dict, filename: str, cls: str) -> None:
     expected = module.state_dict()
     for key, tensor in expected.items():
         if key not in state:
-            raise Failure("load", f"{filename} does not fit {cls} in model.py: it has no '{key}'. Train and save "
+            raise StageFailure("load", f"{filename} does not fit {cls} in model.py: it has no '{key}'. Train and save "
                                   f"again with the model.py you submit.")
         if tuple(state[key].shape) != tuple(tensor.shape):
-            raise Failure("load", f"{filename} does not fit {cls} in model.py: '{key}' is "
+            raise StageFailure("load", f"{filename} does not fit {cls} in model.py: '{key}' is "
                                   f"{list(state[key].shape)} in the file but {list(tensor.shape)} in the model. "
                                   f"Train and save again with the model.py you submit.")
     extra = [k for k in state if k not in expected]
     if extra:
-        raise Failure("load", f"{filename} does not fit {cls} in model.py: the file has '{extra[0]}', which the "
+        raise StageFailure("load", f"{filename} does not fit {cls} in model.py: the file has '{extra[0]}', which the "
                               f"model does not. Train and save again with the model.py you submit.")
     module.load_state_dict(state)
     module.eval()
@@ -103,22 +98,22 @@ def sample(latent, decoder, n: int, seed: int, batch: int) -> np.ndarray:
         try:
             z = latent.sample(b, generator=generator)
         except Exception as error:
-            raise Failure("sample", f"Latent.sample({b}, generator=...) fails: {short(error)}") from None
+            raise StageFailure("sample", f"Latent.sample({b}, generator=...) fails: {short(error)}") from None
         if not isinstance(z, torch.Tensor) or z.dim() != 2 or z.shape[0] != b:
             shape = list(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
-            raise Failure("sample", f"Latent.sample({b}) returned {shape}; it must return a tensor [{b}, dim].")
+            raise StageFailure("sample", f"Latent.sample({b}) returned {shape}; it must return a tensor [{b}, dim].")
         try:
             x = decoder(z)
         except Exception as error:
-            raise Failure("sample", f"Decoder fails on Latent.sample's codes: {short(error)}") from None
+            raise StageFailure("sample", f"Decoder fails on Latent.sample's codes: {short(error)}") from None
         if not isinstance(x, torch.Tensor):
-            raise Failure("sample", f"Decoder returned a {type(x).__name__}; it must return a tensor [B, 1, 32, 32].")
+            raise StageFailure("sample", f"Decoder returned a {type(x).__name__}; it must return a tensor [B, 1, 32, 32].")
         chunks.append(x.detach().float().cpu().numpy())
     try:
         return np.concatenate(chunks)
     except ValueError:
         shapes = sorted({str(list(c.shape)) for c in chunks})
-        raise Failure("sample", f"Decoder output shapes differ between batches: {', '.join(shapes)}.") from None
+        raise StageFailure("sample", f"Decoder output shapes differ between batches: {', '.join(shapes)}.") from None
 
 
 def drop_privileges(uid: str, out: Path) -> None:
@@ -128,7 +123,7 @@ def drop_privileges(uid: str, out: Path) -> None:
         os.chown(out, int(uid), int(uid))
         become(int(uid))
     except OSError as error:  # never run the student's code as root
-        raise Failure("sample", f"the grader could not switch to its sandbox user ({error}); "
+        raise StageFailure("sample", f"the grader could not switch to its sandbox user ({error}); "
                                 "please tell your instructor") from None
 
 
@@ -145,7 +140,7 @@ def main(root: str, out: str, n: str, seed: str, batch: str, uid: str = "") -> N
         samples = sample(modules["Latent"], modules["Decoder"], int(n), int(seed), int(batch))
         np.save(out / "samples.npy", samples, allow_pickle=False)
         status = {"stage": "sample", "ok": True}
-    except Failure as failure:
+    except StageFailure as failure:
         status = {"stage": failure.stage, "ok": False, "reason": failure.reason}
     except BaseException as error:  # SystemExit from model.py included
         status = {"stage": "sample", "ok": False, "reason": f"unexpected error: {short(error)}"}

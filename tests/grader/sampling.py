@@ -16,20 +16,31 @@ import sys
 import tempfile
 from pathlib import Path
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from . import config
+from .images import to_uint8
 from .sandbox import Sandbox, end
+from .stages import StageFailure
 
 WORKER = Path(__file__).with_name("sample_worker.py")
 SUBMITTED_CODE = ("model.py", *config.WEIGHT_FILES)
 MAX_SAMPLES_BYTES = 1 << 29  # room for any wrong shape worth a message; a bound on what is read back
 
 
-class StageFailure(Exception):
-    def __init__(self, stage: str, reason: str):
-        super().__init__(reason)
-        self.stage, self.reason = stage, reason
+@dataclass
+class Samples:
+    """What the grader drew from a submission."""
+    images: np.ndarray  # uint8 [n, 32, 32]: exactly what the PNGs hold, and what is measured
+
+
+def draw(root: Path, n: int, seed: int, timeout_s: float = config.SAMPLE_TIMEOUT_S,
+         sandbox: Sandbox = Sandbox(None)) -> Samples:
+    """The one way to sample a submission, for the grade and for every tool: n samples at seed, drawn by the
+    student's code in a child (stages 'load' and 'sample'), then checked (stage 'check'). Raises StageFailure."""
+    return Samples(to_uint8(check_samples(run_worker(Path(root), n, seed, timeout_s, sandbox), n)))
 
 
 def child_env(home: Path) -> dict:
@@ -111,7 +122,8 @@ def read_back(out: Path, log: Path, returncode: int) -> np.ndarray:
                                      f"finished. Its last words: {tail[0][:200]!r}") from None
     if not isinstance(status, dict) or not status.get("ok"):
         status = status if isinstance(status, dict) else {}
-        raise StageFailure(str(status.get("stage", "sample")), str(status.get("reason", "unknown failure")))
+        stage = status.get("stage") if status.get("stage") in ("load", "sample") else "sample"
+        raise StageFailure(stage, str(status.get("reason", "unknown failure")))
     try:
         return np.load(io.BytesIO(read_output(out / "samples.npy", MAX_SAMPLES_BYTES)), allow_pickle=False)
     except (OSError, ValueError) as error:

@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from . import config
-from .sampling import StageFailure
+from .stages import StageFailure
 
 
 def check_submission(root: Path) -> None:

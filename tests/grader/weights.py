@@ -13,6 +13,8 @@ from pathlib import Path
 import torch
 from pytorch_fid.inception import FID_WEIGHTS_URL
 
+from .stages import weights_label
+
 OFFICIAL_NAME = "pt_inception-2015-12-05-6726825d.pth"
 OFFICIAL_SHA256 = "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2"
 DOWNLOAD_TIMEOUT_S = 60
@@ -31,7 +33,7 @@ class InceptionWeights:
 
     @property
     def label(self) -> str:
-        return "official" if self.official else "UNOFFICIAL stand-in (numbers are not real FIDs)"
+        return weights_label(self.official)
 
 
 def hub_path() -> Path:

@@ -1,5 +1,7 @@
-"""Assignment 09 (VAE), graded on Classroom 50. Written into a bundle as autograder.py by
-`python -m instructor bundle`; Classroom 50's runner starts it as `python autograder.py` in the student's checkout.
+"""Assignment 09 (VAE), graded on Classroom 50: the program Classroom 50's runner starts in each student's checkout.
+`python -m instructor bundle` copies it into the bundle as autograder.py, beside the bundle's own grader; the
+runner starts it as `python autograder.py` with the checkout as working directory. Nothing here runs from this
+repository itself.
 
 The story: install the grader's pinned packages (skipped when they are there) -> grade the checkout with the
 grader and the digits of this bundle, never the student's tests/ -> write ./result.json (classroom50/result/v1),
@@ -21,7 +23,6 @@ sys.path.insert(0, str(HERE))  # the bundle's tests/grader, not the student's te
 CHECKOUT = Path.cwd()
 TORCH_INDEX = "https://download.pytorch.org/whl/cpu"  # the CPU wheels: a fraction of the default CUDA build
 FROM_TORCH_INDEX = ("torch", "torchvision")
-STAGES = ("submission", "load", "sample", "check", "memorisation", "measure")
 SCHEMA = "classroom50/result/v1"
 
 
@@ -51,7 +52,7 @@ def install(names: list[str], pins: dict[str, str]) -> None:
             subprocess.run([*pip, *options, *(f"{n}=={pins[n]}" for n in group)], check=True)
 
 
-def grade_checkout() -> dict:
+def grade_checkout():
     import tests.grader
     from tests.grader.pipeline import grade
     if HERE not in Path(tests.grader.__file__).resolve().parents:  # the bundle's grader, never the student's
@@ -61,27 +62,27 @@ def grade_checkout() -> dict:
                  cache_dir=HERE / "features")
 
 
-def stage_tests(result: dict, earned: int) -> list[dict]:
-    """One entry per stage (0 points, passed or not, with its reason), then the score itself, of 100."""
-    failed = STAGES.index(result["stage"]) if result.get("stage") in STAGES else len(STAGES)
+def stage_tests(result, earned: int) -> list[dict]:
+    """One entry per stage (0 points, passed or not, with its reason), then the score itself, of 100, carrying
+    every number the grader measured."""
+    from tests.grader.stages import STAGE_NAMES
+    failed = STAGE_NAMES.index(result.stage) if result.stage in STAGE_NAMES else len(STAGE_NAMES)
     tests = []
-    for k, stage in enumerate(STAGES):
+    for k, stage in enumerate(STAGE_NAMES):
         entry = {"test-name": stage, "passed": k < failed, "score": 0, "max-score": 0}
         if k == failed:
-            entry["reason"] = result.get("reason", "")
+            entry["reason"] = result.reason
         elif k > failed:
             entry["reason"] = "not run: an earlier stage failed"
         tests.append(entry)
-    numbers = {key: result[key] for key in ("fid", "kid", "kid_std", "fid_train", "memorised_fraction",
-                                            "weights_sha256", "weights_official", "sandbox", "seconds", "torch",
-                                            "inception")
-               if result.get(key, "") != ""}
-    tests.append({"test-name": "score = round(clamp(100 - FID, 0, 100))", "passed": result.get("status") == "ok",
+    numbers = {name: value for name, value in result.values().items()
+               if name not in ("status", "stage", "reason", "score")}
+    tests.append({"test-name": "score = round(clamp(100 - FID, 0, 100))", "passed": result.ok,
                   "score": earned, "max-score": 100, **numbers})
     return tests
 
 
-def result_json(result: dict, earned: int) -> dict:
+def result_json(result, earned: int) -> dict:
     env = os.environ
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {
@@ -114,15 +115,16 @@ def main() -> int:
             print(f"::error::could not install the grader's packages ({error}); nothing was graded", file=sys.stderr)
             return 1
     installed = time.perf_counter() - started
-    from tests.grader.report import points, problem, summary_markdown, table
+    from tests.grader.report import summary_markdown, table
+    from tests.grader.scoring import points
     result = grade_checkout()
     earned = points(result)
     Path("result.json").write_text(json.dumps(result_json(result, earned), indent=2) + "\n")
     footer = (f"Sample grid: `samples.png` attached to this Release (when the assignment's release files name "
-              f"`data/sample/grid/samples.png`). Install {installed:.0f} s, grading {result['seconds']} s.")
+              f"`data/sample/grid/samples.png`). Install {installed:.0f} s, grading {result.seconds} s.")
     Path("release-body.md").write_text(summary_markdown(result, footer=footer))
-    why_not = problem(result)
-    summary = why_not or f"FID {float(result['fid']):.2f}"
+    why_not = result.problem()
+    summary = why_not or f"FID {result.fid:.2f}"
     output = os.environ.get("GITHUB_OUTPUT")
     if output:
         with open(output, "a") as f:

@@ -1,4 +1,4 @@
-"""The Classroom points for this run: python tests/classroom_result.py >> "$GITHUB_OUTPUT".
+"""The per-push workflow's points for this run: python tests/platforms/per_push.py >> "$GITHUB_OUTPUT".
 
 GitHub Classroom's command grader is all-or-nothing, so the workflow grades with gates of 0 points and this
 step reports the score as 100 one-point tests "score >= i": the reporter's table and its total then agree, and
@@ -13,11 +13,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from tests.grader import config  # noqa: E402
-from tests.grader.report import MAX_POINTS, problem, points, read_result, summary_markdown  # noqa: E402
+from tests.grader.report import summary_markdown  # noqa: E402
+from tests.grader.scoring import MAX_POINTS, points  # noqa: E402
+from tests.grader.stages import Result  # noqa: E402
 
 
 def committed(path: Path) -> bool:
@@ -26,24 +28,24 @@ def committed(path: Path) -> bool:
     return probe.returncode == 0
 
 
-def trusted_result() -> tuple[dict | None, str]:
+def trusted_result() -> tuple[Result | None, str]:
     path = config.RESULT_CSV
     if not path.is_file():
         return None, "the grader wrote no result_autograding.csv in this run (see the 'run' step's log)"
     if committed(path):
         return None, "result_autograding.csv is committed to the repository: delete it from git; the grader writes it"
     try:
-        result = read_result(path)
-    except (OSError, ValueError) as error:
+        result = Result.read(path)
+    except (OSError, ValueError, TypeError) as error:
         return None, f"result_autograding.csv is unreadable ({error})"
-    return result, problem(result)
+    return result, result.problem()
 
 
 ARTIFACT_NOTE = "Sample grid: the `grader-output` artifact of this run (`data/sample/grid/samples.png`)."
 
 
-def classroom_json(earned: int, result: dict | None, why_not: str) -> dict:
-    fid = f"FID {float(result['fid']):.2f}" if result and result.get("fid") else "no FID"
+def classroom_json(earned: int, result: Result | None, why_not: str) -> dict:
+    fid = f"FID {result.fid:.2f}" if result and result.fid is not None else "no FID"
     message = why_not or f"{fid}: score {earned}/100"
     tests = [{"name": f"score >= {i}", "status": "pass" if earned >= i else "fail", "score": int(earned >= i),
               "message": message if i == 1 else "", "test_code": "", "filename": "", "line_no": 0,

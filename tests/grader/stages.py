@@ -1,0 +1,140 @@
+"""The grade's contract: its stages in order, the one way a stage fails, and the result every reader uses.
+
+Everything that writes or reads a grade goes through this module: the pipeline fills a `Result`, which writes
+result_autograding.csv (`key,value` rows); eval_test.py, the platform adapters and the instructors' tools read it
+back with `Result.read`. A new stage is one line in STAGES (plus its own code); a new key is one field of
+`Result` (plus the code that measures it): the CSV, the reports and the Classroom 50 result follow.
+
+No torch and no numpy here: the small tools that only read a result run without them.
+"""
+import csv
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+# (name, what passing it means), in the order the pipeline runs them. The names are what students read in
+# "stage 'copies': ..." and what Classroom 50 lists as tests; the README numbers them the same way.
+STAGES = (
+    ("submission", "the five files are there and not oversized"),
+    ("load", "the state dicts load into the modules of model.py"),
+    ("sample", "the grader drew its samples from Latent.sample and Decoder"),
+    ("check", "the samples have the right shape and pixel values"),
+    ("copies", "the samples are not near-copies of real digits"),
+    ("measure", "the FID was measured"),
+)
+STAGE_NAMES = tuple(name for name, _ in STAGES)
+
+
+class StageFailure(Exception):
+    """A stage stopped the grade: the stage's name and one line a student can act on."""
+
+    def __init__(self, stage: str, reason: str):
+        assert stage in STAGE_NAMES, stage
+        super().__init__(reason)
+        self.stage, self.reason = stage, reason
+
+
+def key(kind: type, label: str = "", fmt="{}", summary: bool = False, default=None):
+    """A result key. kind: how it is written and read back; label and fmt (a format string or a function):
+    how people see it (no label: never shown by itself); summary: shown in the Markdown a student reads on the
+    run's page, the Release and the regrade's feedback."""
+    return field(default=default, metadata={"kind": kind, "label": label, "fmt": fmt, "summary": summary})
+
+
+def weights_label(official: bool | None) -> str:
+    """The one wording of which Inception weights made the numbers."""
+    if official is None:
+        return "not loaded"
+    return "official" if official else "UNOFFICIAL stand-in (numbers are not real FIDs)"
+
+
+@dataclass
+class Result:
+    """What one grading found. The field order is the row order of result_autograding.csv."""
+    status: str = key(str, "status", default="failed")          # "ok" or "failed"
+    stage: str = key(str, default="")                           # the failed stage (STAGE_NAMES), when failed
+    reason: str = key(str, "reason", default="")                # one line, when failed
+    fid: float | None = key(float, "FID vs held-out", "{:.2f}", summary=True)
+    score: float = key(float, "score", "{:.2f}   = clamp(100 - FID, 0, 100)", default=0.0)
+    fid_train: float | None = key(float, "FID vs training set", "{:.2f}", summary=True)
+    kid: float | None = key(float, "KID vs held-out", "{:.4f}", summary=True)
+    kid_std: float | None = key(float, "KID spread", "{:.4f}")
+    memorised_fraction: float | None = key(float, "near-copies of shipped digits", "{:.1%}", summary=True)
+    memorisation_passed: bool | None = key(bool)
+    copies_training: float | None = key(float)
+    copies_reference: float | None = key(float)
+    n_samples: int | None = key(int, "samples", summary=True)
+    seed: int | None = key(int, "seed", summary=True)
+    weights_official: bool | None = key(bool, "Inception weights", weights_label, summary=True)
+    weights_sha256: str = key(str, "weights sha256", lambda sha: sha[:12], default="")
+    note: str = key(str, "note", summary=True, default="")
+    sandbox: str = key(str, "sandbox", summary=True, default="")
+    torch: str = key(str, default="")
+    inception: str = key(str, "Inception runs on", default="")
+    seconds: float | None = key(float, "grading seconds", "{:.0f}", summary=True)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def fail(self, failure: StageFailure) -> None:
+        self.status, self.stage, self.reason = "failed", failure.stage, failure.reason
+
+    def problem(self) -> str:
+        """The one-line reason there is no score, or ''."""
+        return "" if self.ok else f"stage '{self.stage}': {self.reason}"
+
+    def shown(self, summary_only: bool = False) -> list[tuple[str, str]]:
+        """(label, text) of every labelled key that has a value, in row order: what a person reads."""
+        out = []
+        for f in fields(self):
+            value, meta = getattr(self, f.name), f.metadata
+            if not meta["label"] or value in (None, "") or (summary_only and not meta["summary"]):
+                continue
+            fmt = meta["fmt"]
+            out.append((meta["label"], fmt(value) if callable(fmt) else fmt.format(value)))
+        return out
+
+    def values(self) -> dict:
+        """{key: value} of the keys that have one, typed (for JSON)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) not in (None, "")}
+
+    def rows(self) -> list[tuple[str, str]]:
+        """(key, text) for result_autograding.csv: every key, in order; an unknown value is empty."""
+        return [(f.name, write_value(getattr(self, f.name))) for f in fields(self)]
+
+    def write(self, path: Path) -> None:
+        tmp = Path(path).with_suffix(".tmp")
+        with open(tmp, "w", newline="") as out:
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(("key", "value"))
+            writer.writerows(self.rows())
+        tmp.replace(path)  # never a half-written file for the next stage to read
+
+    @classmethod
+    def read(cls, path: Path) -> "Result":
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))
+        if not rows or rows[0] != ["key", "value"]:
+            raise ValueError(f"{path} does not start with the header 'key,value'")
+        text = {row[0]: row[1] for row in rows[1:] if len(row) == 2}
+        return cls(**{f.name: read_value(text[f.name], f.metadata["kind"]) for f in fields(cls) if f.name in text})
+
+
+def write_value(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def read_value(text: str, kind: type):
+    if kind is str:
+        return text
+    if text == "":
+        return None
+    if kind is bool:
+        if text not in ("true", "false"):
+            raise ValueError(f"{text!r} is not true or false")
+        return text == "true"
+    return kind(text)
