@@ -3,6 +3,7 @@ its own, and every process of that user is ended before the grader writes anythi
 import base64
 import json
 import os
+import re
 import shutil
 import signal
 import sys
@@ -106,7 +107,7 @@ def test_without_the_sandbox_the_same_daemon_does_forge_the_file(checkout, grade
     with open(repo / "model.py", "a") as f:  # fail right after sampling, so that the daemon is still alive then
         f.write("\nDecoder.forward = lambda self, z: torch.full((len(z), 1, 32, 32), float('nan'))\n")
     _, log = grade_as_the_workflow(repo, grader_env, lambda c: c)
-    assert "sandbox             off: " in log
+    assert re.search(r"^  sandbox +off: ", log, re.M), log[-2000:]
     deadline = time.time() + 10
     while (repo / "result_autograding.csv").read_text() != FORGED and time.time() < deadline:
         time.sleep(0.05)

@@ -4,15 +4,13 @@ stages.Result, so a new key shows up here without a change."""
 from .scoring import MAX_POINTS, points
 from .stages import Result
 
-LABEL_WIDTH = 20
-
-
 def table(result: Result) -> str:
     """A few lines a person reads at a glance, one per measured key."""
     rows = result.shown()
     if result.stage:
         rows = [(label, f"{text}  (stage: {result.stage})" if label == "status" else text) for label, text in rows]
-    return "\n".join(f"  {label:<{LABEL_WIDTH - 1}} {text}" for label, text in rows)
+    width = max(len(label) for label, _ in rows) + 2
+    return "\n".join(f"  {label:<{width}}{text}" for label, text in rows)
 
 
 def summary_markdown(result: Result | None, why_not: str = "", footer: str = "") -> str:
