@@ -7,9 +7,12 @@ Contract (the grader builds each module with no arguments, loads your .pth into 
     Latent().sample(n, generator=None) -> z: [n, dim] drawn from the prior the decoder was trained for
     Decoder()(z)            z: [B, dim] -> x_hat: float [B, 1, 32, 32] in [0, 1]
 
+    vae_loss(x, x_hat, mu, logvar, beta) -> (total, reconstruction, kl): the negative ELBO the notebook trains with
+
 The grader calls only Latent().sample and Decoder(): encoder.pth is checked to load, not used for sampling.
 Anything a better prior needs (say, a Gaussian mixture fitted to the codes of the training images) should be
-kept as registered buffers in Latent, so that it travels inside latent.pth.
+kept as registered buffers in Latent, so that it travels inside latent.pth. Before any FID, the part checks
+(`python -m unittest tests/parts_test.py`) say which of these pieces is missing or wrong.
 """
 import torch
 from torch import nn
@@ -24,6 +27,9 @@ class Encoder(nn.Module):
 
     def __init__(self):
         super().__init__()
+        # >>> solution: Encoder layers
+        # hint: nn.Sequential of Conv2d and LeakyReLU; two of stride 2 take 32x32 to 8x8 with CHANNELS channels, then
+        # hint: nn.Flatten() gives h of FEATURES values
         self.net = nn.Sequential(
             nn.Conv2d(1, 16, 3, stride=1, padding=1), nn.LeakyReLU(0.01),
             nn.Conv2d(16, CHANNELS, 4, stride=2, padding=1), nn.LeakyReLU(0.01),
@@ -31,6 +37,7 @@ class Encoder(nn.Module):
             nn.Conv2d(CHANNELS, CHANNELS, 3, stride=1, padding=1), nn.LeakyReLU(0.01),
             nn.Flatten(),
         )
+        # <<< solution
 
     def forward(self, x):
         return self.net(x)
@@ -49,8 +56,12 @@ class Latent(nn.Module):
     def forward(self, h):
         mu, logvar = self.mu(h), self.logvar(h)
         # The reparameterisation trick: the randomness enters through eps, so gradients reach mu and logvar.
+        # >>> solution: the reparameterisation
+        # hint: draw eps ~ N(0, I) shaped like mu (torch.randn_like), then z = mu + sigma * eps with sigma =
+        # hint: exp(logvar / 2)
         eps = torch.randn_like(mu)
         z = mu + torch.exp(0.5 * logvar) * eps
+        # <<< solution
         return z, mu, logvar
 
     def sample(self, n: int, generator: torch.Generator | None = None):
@@ -64,6 +75,9 @@ class Decoder(nn.Module):
 
     def __init__(self, dim: int = LATENT_DIM):
         super().__init__()
+        # >>> solution: Decoder layers
+        # hint: mirror the encoder: nn.Linear(dim, FEATURES), then ConvTranspose2d layers of stride 2 from 8x8 back to
+        # hint: 32x32, one output channel, and a final nn.Sigmoid() so that pixels lie in [0, 1]
         self.fc = nn.Linear(dim, FEATURES)
         self.net = nn.Sequential(
             nn.LeakyReLU(0.01),
@@ -77,6 +91,26 @@ class Decoder(nn.Module):
         # early gradient says "darker"; Adam then scales all layers at once until the sigmoid saturates at 0,
         # its gradient vanishes and the decoder never learns (measured: reconstruction stuck at all-black).
         nn.init.constant_(self.net[-2].bias, -2.2)
+        # <<< solution
 
     def forward(self, z):
+        # >>> solution: Decoder.forward
+        # hint: the linear layer's output reshaped to [B, CHANNELS, 8, 8], then the convolutions
         return self.net(self.fc(z).view(-1, CHANNELS, 8, 8))
+        # <<< solution
+
+
+def vae_loss(x, x_hat, mu, logvar, beta: float = 1.0):
+    """The negative ELBO per image, averaged over the batch: (total, reconstruction, KL); beta weighs the KL term
+    (1 is the ELBO). Reconstruction: -log p(x|z) of a unit-variance Gaussian decoder, up to a constant: half the
+    squared error, summed over pixels. KL: q(z|x) = N(mu, sigma^2) against the prior N(0, I), in closed form,
+    summed over latent dimensions."""
+    # >>> solution: the reconstruction term
+    # hint: 0.5 * (x - x_hat) ** 2, summed over each image's pixels (flatten(1).sum(1)), then the batch mean
+    reconstruction = 0.5 * (x - x_hat).pow(2).flatten(1).sum(1).mean()
+    # <<< solution
+    # >>> solution: the KL term
+    # hint: -0.5 * (1 + logvar - mu^2 - exp(logvar)), summed over the latent dimensions, then the batch mean
+    kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)).mean()
+    # <<< solution
+    return reconstruction + beta * kl, reconstruction, kl

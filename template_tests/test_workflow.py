@@ -55,14 +55,14 @@ def test_the_shape_classroom_expects():
     assert job["runs-on"] == "ubuntu-24.04"
     assert job["if"] == "github.actor != 'github-classroom[bot]'"
     graders = [s for s in job["steps"] if s.get("uses") == COMMAND_GRADER]
-    assert [s["id"] for s in graders] == ["prepare", "run", "eval"]
+    assert [s["id"] for s in graders] == ["prepare", "parts", "run", "eval"]
     for step in graders:
         assert step["with"]["max-score"] == 0
         assert step["with"]["command"].startswith("timeout -k "), "the grader's own timeout kills only the shell"
     reporter = job["steps"][-1]
     assert reporter["uses"] == REPORTER
     runners = reporter["with"]["runners"].split(",")
-    assert runners == ["prepare", "run", "eval", "score"]
+    assert runners == ["prepare", "parts", "run", "eval", "score"]
     for runner in runners:
         assert reporter["env"][f"{runner.upper()}_RESULTS"] == f"${{{{ steps.{runner}.outputs.result }}}}"
     after_install = job["steps"][[s.get("id") for s in job["steps"]].index("install") + 1:]
@@ -179,7 +179,7 @@ def test_replay_gives_the_baseline_its_points(tmp_path, trained_repo, workflow_e
     assert graded.ok
     assert points == round(score_from_fid(graded.fid))
     assert results["score"]["status"] == "pass"
-    assert all(results[r]["status"] == "pass" for r in ("prepare", "run", "eval"))
+    assert all(results[r]["status"] == "pass" for r in ("prepare", "parts", "run", "eval"))
     assert f"**{points} / 100**" in summary and "UNOFFICIAL" in summary
 
 

@@ -23,6 +23,10 @@ STAGES = (
 )
 STAGE_NAMES = tuple(name for name, _ in STAGES)
 
+# The part checks (parts.py): the pieces of model.py checked one by one before any FID, in order. They are no
+# stage of the grade and carry no points; they say which piece is missing or wrong.
+PARTS = ("encoder", "latent", "reparameterisation", "gradients", "prior", "decoder", "loss")
+
 
 class StageFailure(Exception):
     """A stage stopped the grade: the stage's name and one line a student can act on."""
