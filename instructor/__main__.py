@@ -29,6 +29,19 @@ def bundle(args) -> int:
     return 0
 
 
+def starter(args) -> int:
+    from instructor.starter import StarterError, build
+    try:
+        stubbed = build(args.out_dir)
+    except StarterError as error:
+        print(f"starter: {error}", file=sys.stderr)
+        return 1
+    print(f"Wrote the student version to {args.out_dir}: solution regions became stubs in {', '.join(stubbed)}.")
+    print("Check it: cd there and run python -m unittest tests/parts_test.py (every part says 'not written yet').")
+    print("Then push it as the template repository your students get (INSTRUCTORS.md: The student version).")
+    return 0
+
+
 def regrade(args) -> int:
     from instructor.regrade import regrade as run
     rows = run(args.submissions, args.out, args.jobs)
@@ -62,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     made = commands.add_parser("bundle", help="write the Classroom 50 autograder folder for this assignment")
     made.add_argument("out_dir", type=Path, metavar="OUT_DIR")
     made.set_defaults(run=bundle)
+    student = commands.add_parser("starter", help="write the student version: solution regions become stubs")
+    student.add_argument("out_dir", type=Path, metavar="OUT_DIR")
+    student.set_defaults(run=starter)
     again = commands.add_parser("regrade", help="grade every student repository with this checkout's grader")
     again.add_argument("submissions", type=Path, metavar="SUBMISSIONS_DIR", help="one folder per student repository")
     again.add_argument("--out", type=Path, required=True, metavar="OUT_DIR")
