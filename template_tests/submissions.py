@@ -1,11 +1,12 @@
-"""Submissions the tests grade: the baseline (untrained, or with code added to model.py), and what a student could
-hand in instead of a generative model, replays of the digits the repository ships. Shared by the tests and
-benchmarks/copy_calibration.py."""
+"""Submissions the tests grade: the baseline (untrained, or with code added to model.py), honest variants a good
+student would try, and what a student could hand in instead of a generative model: decoders that store real
+digits and look them up. Shared by the tests and the benchmarks."""
 import importlib.util
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from tests.grader import config
 from tests.grader.images import load_folder
@@ -32,13 +33,19 @@ def replayed(source: str, kind: str, n: int = 1000, seed: int = 0) -> np.ndarray
     return images
 
 
+def load_model(folder: Path):
+    """The module model.py of a submission folder, imported under a name of its own."""
+    spec = importlib.util.spec_from_file_location(f"variant_{abs(hash(str(folder)))}", Path(folder) / "model.py")
+    variant = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(variant)
+    return variant
+
+
 def make_submission(folder: Path, extra_code: str = "", fill=None) -> Path:
     """A submission whose model.py is the baseline plus extra_code, with state dicts that fit it."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "model.py").write_text(BASE_MODEL + "\n" + extra_code)
-    spec = importlib.util.spec_from_file_location(f"variant_{abs(hash(str(folder)))}", folder / "model.py")
-    variant = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(variant)
+    variant = load_model(folder)
     torch.manual_seed(0)
     modules = {"encoder": variant.Encoder(), "latent": variant.Latent(), "decoder": variant.Decoder()}
     if fill:
@@ -49,19 +56,148 @@ def make_submission(folder: Path, extra_code: str = "", fill=None) -> Path:
     return folder
 
 
-REPLAY = """
+def replay_submission(folder: Path, images: np.ndarray) -> Path:
+    """A model.py whose decoder holds images (uint8 [N, 32, 32]) and returns one, picked by a hash of z."""
+    return lookup_submission(folder, "hash", images)
+
+
+def posed(images: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Each digit (uint8 [N, 32, 32]) in a random new pose: rotation up to 15 degrees, scale 0.9-1.1, shift up to
+    1.5 px (what a few lines of affine_grid give a student)."""
+    g = torch.Generator().manual_seed(seed)
+    n = len(images)
+    angle = (torch.rand(n, generator=g) * 2 - 1) * np.pi / 12
+    scale = 0.9 + 0.2 * torch.rand(n, generator=g)
+    shift = (torch.rand(n, 2, generator=g) * 2 - 1) * 1.5 / 16  # affine_grid's units: 16 px per unit
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale  # the grid maps output to input pixels
+    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
+    x = torch.from_numpy(images).float().div(255)[:, None]
+    x = F.grid_sample(x, F.affine_grid(theta, x.shape, align_corners=False), align_corners=False)
+    return np.rint(x[:, 0].clamp(0, 1).numpy() * 255).astype(np.uint8)
+
+
+def noised(images: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:
+    noisy = images / 255 + np.random.default_rng(seed).normal(0, sigma, images.shape)
+    return np.rint(np.clip(noisy, 0, 1) * 255).astype(np.uint8)
+
+
+LOOKUP = """
 class Decoder(Decoder):
-    # Stores real digits and returns one of them, picked by the code: what a student could try.
+    # Stores real digits (and a code for each) and %s.
     def __init__(self):
         super().__init__()
         self.register_buffer("bank", torch.zeros(%d, 1, 32, 32))
+        self.register_buffer("keys", torch.zeros(%d, LATENT_DIM))
 
     def forward(self, z):
-        return self.bank[(z[:, 0] * 1e4).long().abs() %% len(self.bank)]
+        %s
+"""
+LOOKUPS = {  # kind: (what it does, its forward)
+    "hash": ("returns the one picked by a hash of z", "return self.bank[(z[:, 0] * 1e4).long().abs() % len(self.bank)]"),
+    "nearest": ("returns the one whose code is nearest to z", "return self.bank[torch.cdist(z, self.keys).argmin(1)]"),
+    "blend": ("blends them by a softmax of closeness to their codes",
+              "w = torch.softmax(-torch.cdist(z, self.keys) ** 2 / 0.05, dim=1)\n"
+              "        return (w @ self.bank.flatten(1)).view(-1, 1, 32, 32)"),
+}
+
+
+def lookup_submission(folder: Path, kind: str, images: np.ndarray) -> Path:
+    """A decoder that keeps images (uint8 [N, 32, 32]) in decoder.pth and looks them up by z (LOOKUPS)."""
+    what, forward = LOOKUPS[kind]
+    bank = torch.from_numpy(images).float().div(255)[:, None]
+    keys = torch.randn(len(images), 8, generator=torch.Generator().manual_seed(2))  # spread like the prior
+
+    def fill(modules):
+        modules["decoder"].bank.copy_(bank)
+        modules["decoder"].keys.copy_(keys)
+    return make_submission(folder, LOOKUP % (what, len(images), len(images), forward), fill)
+
+
+HONEST = {  # name: code added to the baseline's model.py; trained briefly by train_variant
+    "latent-16": "class Latent(Latent):\n    def __init__(self):\n        super().__init__(16)\n\n\n"
+                 "class Decoder(Decoder):\n    def __init__(self):\n        super().__init__(16)\n",
+    "bn-dropout": """
+class Decoder(Decoder):
+    # BatchNorm after each transposed convolution, and dropout: both in eval() when the grader samples.
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.BatchNorm2d(CHANNELS), nn.LeakyReLU(0.01), nn.Dropout2d(0.1),
+            nn.ConvTranspose2d(CHANNELS, CHANNELS, 4, stride=2, padding=1), nn.BatchNorm2d(CHANNELS), nn.LeakyReLU(0.01),
+            nn.ConvTranspose2d(CHANNELS, 16, 4, stride=2, padding=1), nn.BatchNorm2d(16), nn.LeakyReLU(0.01),
+            nn.Dropout(0.1), nn.Conv2d(16, 1, 3, padding=1), nn.Sigmoid())
+""",
+    "upsample-conv": """
+class Decoder(Decoder):
+    # Upsampling and convolutions instead of transposed convolutions.
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.LeakyReLU(0.01), nn.Upsample(scale_factor=2), nn.Conv2d(CHANNELS, CHANNELS, 3, padding=1),
+            nn.LeakyReLU(0.01), nn.Upsample(scale_factor=2, mode="bilinear"), nn.Conv2d(CHANNELS, 16, 3, padding=1),
+            nn.LeakyReLU(0.01), nn.Conv2d(16, 1, 3, padding=1), nn.Sigmoid())
+""",
+    "mlp-decoder": """
+class Decoder(Decoder):
+    # Fully connected, with ReLU.
+    def __init__(self):
+        super().__init__()
+        self.mlp = nn.Sequential(nn.Linear(LATENT_DIM, 256), nn.ReLU(), nn.Linear(256, 512), nn.ReLU(),
+                                 nn.Linear(512, 32 * 32), nn.Sigmoid())
+
+    def forward(self, z):
+        return self.mlp(z).view(-1, 1, 32, 32)
+""",
+}
+
+MIXTURE_PRIOR = """
+class Latent(Latent):
+    # Prior: a Gaussian mixture, one component per digit class, fitted to the training digits' codes mu.
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("means", torch.zeros(10, LATENT_DIM))
+        self.register_buffer("stds", torch.ones(10, LATENT_DIM))
+
+    def sample(self, n, generator=None):
+        k = torch.randint(0, 10, (n,), generator=generator)
+        return self.means[k] + self.stds[k] * torch.randn(n, LATENT_DIM, generator=generator)
 """
 
 
-def replay_submission(folder: Path, images: np.ndarray) -> Path:
-    """A model.py whose decoder holds images (uint8 [N, 32, 32]) and returns them."""
-    bank = torch.from_numpy(images).float().div(255)[:, None]
-    return make_submission(folder, REPLAY % len(images), fill=lambda m: m["decoder"].bank.copy_(bank))
+def train_variant(folder: Path, name: str, epochs: int = 40) -> Path:
+    """An honest variant of HONEST, trained the notebook's way (Adam 1e-3, batches of 32, vae_loss) but briefly:
+    what the stage 'generated' looks at is how the decoder is built, which a short run already shows."""
+    folder = make_submission(folder, HONEST[name])
+    variant = load_model(folder)
+    torch.manual_seed(0)
+    modules = [variant.Encoder(), variant.Latent(), variant.Decoder()]
+    optimiser = torch.optim.Adam([p for m in modules for p in m.parameters()], lr=1e-3)
+    x = torch.from_numpy(TRAIN).float().div(255)[:, None]
+    for _ in range(epochs):
+        for batch in x[torch.randperm(len(x))].split(32):
+            z, mu, logvar = modules[1](modules[0](batch))
+            loss = variant.vae_loss(batch, modules[2](z), mu, logvar)[0]
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+    for module, name in zip(modules, ("encoder", "latent", "decoder")):
+        torch.save(module.state_dict(), folder / f"{name}.pth")
+    return folder
+
+
+def mixture_prior_submission(folder: Path, trained: Path) -> Path:
+    """The trained baseline with its prior replaced by a per-class Gaussian mixture of its training codes (the
+    README suggests a better prior; this is one)."""
+    labels = np.loadtxt(config.TRAIN_DIR / "labels.csv", delimiter=",", skiprows=1, usecols=1, dtype=int)
+    states = {name: torch.load(Path(trained) / f"{name}.pth", weights_only=True) for name in ("encoder", "latent")}
+
+    def fill(modules):
+        modules["encoder"].load_state_dict(states["encoder"])
+        modules["latent"].load_state_dict(states["latent"], strict=False)
+        modules["decoder"].load_state_dict(torch.load(Path(trained) / "decoder.pth", weights_only=True))
+        with torch.no_grad():
+            mu = modules["latent"].mu(modules["encoder"](torch.from_numpy(TRAIN).float().div(255)[:, None]))
+        for k in range(10):
+            modules["latent"].means[k] = mu[labels == k].mean(0)
+            modules["latent"].stds[k] = mu[labels == k].std(0)
+    return make_submission(folder, MIXTURE_PRIOR, fill)

@@ -20,7 +20,9 @@ MAX_FILE_BYTES = 50 * 1024 * 1024  # GitHub warns at 50 MB; the baseline's three
 N_SAMPLES = 500
 SEED = 2024
 SAMPLE_BATCH = 100
-SAMPLE_TIMEOUT_S = 180  # importing torch and sampling the baseline takes ~5 s; a decoder past this is hung
+# Importing torch, sampling the baseline and probing it (stage 'generated': 2 x 500 + 9 x 100 more decodes)
+# takes ~6 s; a submission past this is hung.
+SAMPLE_TIMEOUT_S = 300
 
 # FID: pytorch-fid's Inception, 2048-d pool features, compared with the 1,000 held-out reference digits.
 INCEPTION_BATCH = 50  # ONNX Runtime: 66 ms per image at 25-50, 74 at 100 (2 cores)
@@ -28,6 +30,17 @@ INCEPTION_BATCH = 50  # ONNX Runtime: 66 ms per image at 25-50, 74 at 100 (2 cor
 # KID: unbiased MMD^2 with the cubic polynomial kernel, averaged over random subsets.
 KID_SUBSETS = 100
 KID_SUBSET_SIZE = 100
+
+# Generated, not stored (probes.py in the child, generated.py in the grader; calibration in README, What protects
+# the grade: 21 honest models had no bad point, every lookup of stored digits failed). Steps are in units of each
+# latent dimension's spread over the graded codes; changes are pixel L2 (two real digits are ~8 apart).
+PROBE_SMALL, PROBE_LARGE = 1e-3, 8e-3  # far below the spacing of stored codes; a network is linear over both
+PROBE_POINTS = 500                     # graded codes probed (a multiple of SAMPLE_BATCH)
+CLIFF_SPAN, CLIFF_LEVELS, CLIFF_POINTS = 2.0, 8, 100  # bisect z -> z + 2u down to 1/256 of the way
+PROBE_JUMP = 1.0                       # a whole-digit change; honest small steps change <= 0.011
+PROBE_FLAT = 0.02                      # of the decoder's own 90th-percentile change: standing still
+PROBE_RATIO_BAND = (0.5, 2.0)          # small/large change within this factor of SMALL/LARGE is proportional
+PROBE_LIMIT = 0.10                     # share of points that may be bad, in each probe
 
 # Copies (memorisation.py; calibration in README, Grading): a sample is a near-copy when it is far closer to one
 # set of shipped digits than to the others; too many near-copies and the FID score is void.

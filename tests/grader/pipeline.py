@@ -1,4 +1,5 @@
-"""The grade, top to bottom: submission -> load & sample (child) -> check -> copies -> measure -> score -> report.
+"""The grade, top to bottom: submission -> load & sample (child) -> check -> generated -> copies -> measure -> score
+-> report.
 Each stage either passes or stops the grade with one line a student can act on (stages.py names them); the
 grader itself never raises."""
 import shutil
@@ -11,6 +12,7 @@ import torch
 
 from . import config, sandbox
 from .fid import cached_features, features, frechet_distance, kernel_inception_distance
+from .generated import check_generated, measure
 from .images import grid, load_folder, save_folder
 from .inception import load_inception
 from .memorisation import copy_report
@@ -88,8 +90,13 @@ def grade(root: Path = config.ROOT, n_samples: int = config.N_SAMPLES, seed: int
         stage = "sample"
         jail = sandbox.choose()
         result.sandbox = jail.label
-        images = draw(root, n_samples, seed, timeout_s, jail).images
+        drawn = draw(root, n_samples, seed, timeout_s, jail)
+        images = drawn.images
         write_samples(images, sample_dir)
+        stage = "generated"
+        continuity = measure(drawn)
+        result.generated_bad, result.generated_cliffs = continuity.bad, continuity.cliffs
+        check_generated(continuity)
         stage = "copies"
         copies = copy_report(images, tools.train_images, tools.reference_images)
         result.memorised_fraction = copies.fraction

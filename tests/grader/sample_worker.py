@@ -1,11 +1,12 @@
 """Runs the student's code, in a child process of its own:
-    python sample_worker.py SUBMISSION OUT N SEED BATCH [UID]
+    python sample_worker.py SUBMISSION OUT N SEED BATCH PROBE [UID]
 
 It loads the three state dicts with weights_only=True (a pickle payload is refused, never executed), then, given
 a UID, becomes that unprivileged user for good (sandbox.py) before any student code runs. It builds the modules
 from SUBMISSION/model.py (a copy: the repository itself is not reachable), draws N samples through Latent.sample
-and Decoder with a fixed seed, and writes OUT/samples.npy. Whatever goes wrong, it writes OUT/status.json:
-{"stage": ..., "reason": one line}. The grade is computed by the parent, from the array alone.
+and Decoder with a fixed seed, and writes OUT/samples.npy; with PROBE "probe", then the images the decoder gives
+near those codes (probes.py) in OUT/probes.npy and OUT/cliffs.npy. Whatever goes wrong, it writes
+OUT/status.json: {"stage": ..., "reason": one line}. The grade is computed by the parent, from the arrays alone.
 """
 import json
 import os
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from probes import cliffs, probe
 from sandbox import become  # this script's own folder is first on sys.path
 from stages import StageFailure  # the parent reads stage and reason back from status.json
 
@@ -89,10 +91,11 @@ def fit(module: torch.nn.Module, state: dict, filename: str, cls: str) -> None:
 
 
 @torch.no_grad()
-def sample(latent, decoder, n: int, seed: int, batch: int) -> np.ndarray:
+def sample(latent, decoder, n: int, seed: int, batch: int) -> tuple[np.ndarray, torch.Tensor]:
+    """The n samples, and the codes that drew them."""
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)  # for decoders that draw noise of their own
-    chunks = []
+    chunks, codes = [], []
     for start in range(0, n, batch):
         b = min(batch, n - start)
         try:
@@ -109,8 +112,9 @@ def sample(latent, decoder, n: int, seed: int, batch: int) -> np.ndarray:
         if not isinstance(x, torch.Tensor):
             raise StageFailure("sample", f"Decoder returned a {type(x).__name__}; it must return a tensor [B, 1, 32, 32].")
         chunks.append(x.detach().float().cpu().numpy())
+        codes.append(z.detach().cpu())
     try:
-        return np.concatenate(chunks)
+        return np.concatenate(chunks), torch.cat(codes)
     except ValueError:
         shapes = sorted({str(list(c.shape)) for c in chunks})
         raise StageFailure("sample", f"Decoder output shapes differ between batches: {', '.join(shapes)}.") from None
@@ -127,7 +131,17 @@ def drop_privileges(uid: str, out: Path) -> None:
                                 "please tell your instructor") from None
 
 
-def main(root: str, out: str, n: str, seed: str, batch: str, uid: str = "") -> None:
+def probe_near(latent, decoder, codes: torch.Tensor, seed: int, samples: np.ndarray, batch: int, out: Path) -> str:
+    """Writes probes.npy and cliffs.npy; returns '' or, when the decoder fails on moved codes, why."""
+    try:
+        np.save(out / "probes.npy", probe(latent, decoder, codes, seed, samples, batch), allow_pickle=False)
+        np.save(out / "cliffs.npy", cliffs(latent, decoder, codes, seed, batch), allow_pickle=False)
+    except Exception as error:
+        return short(error)
+    return ""
+
+
+def main(root: str, out: str, n: str, seed: str, batch: str, probe_too: str, uid: str = "") -> None:
     root, out = Path(root), Path(out)
     torch.set_num_threads(1)  # the same arithmetic on every run and every machine's core count
     torch.use_deterministic_algorithms(True, warn_only=True)
@@ -137,9 +151,12 @@ def main(root: str, out: str, n: str, seed: str, batch: str, uid: str = "") -> N
         modules = build(root)
         for filename, cls in MODULES:
             fit(modules[cls], states[cls], filename, cls)
-        samples = sample(modules["Latent"], modules["Decoder"], int(n), int(seed), int(batch))
+        samples, codes = sample(modules["Latent"], modules["Decoder"], int(n), int(seed), int(batch))
         np.save(out / "samples.npy", samples, allow_pickle=False)
         status = {"stage": "sample", "ok": True}
+        if probe_too == "probe":  # after the graded samples exist: they are never drawn again
+            status["probe_error"] = probe_near(modules["Latent"], modules["Decoder"], codes, int(seed), samples,
+                                               int(batch), out)
     except StageFailure as failure:
         status = {"stage": failure.stage, "ok": False, "reason": failure.reason}
     except BaseException as error:  # SystemExit from model.py included
@@ -148,4 +165,4 @@ def main(root: str, out: str, n: str, seed: str, batch: str, uid: str = "") -> N
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:7])
+    main(*sys.argv[1:8])

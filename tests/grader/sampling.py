@@ -1,5 +1,5 @@
 """Parent side of sampling: run sample_worker.py in a child (child.py) with a time limit, then check what came back.
-Everything the child returns is one .npy array (read with allow_pickle=False) and one status line.
+Everything the child returns is .npy arrays (read with allow_pickle=False) and one status line.
 """
 import io
 import json
@@ -17,32 +17,50 @@ from .stages import StageFailure
 WORKER = Path(__file__).with_name("sample_worker.py")
 SUBMITTED_CODE = ("model.py", *config.WEIGHT_FILES)
 MAX_SAMPLES_BYTES = 1 << 29  # room for any wrong shape worth a message; a bound on what is read back
+PROBE_SHAPES = {"probes": (3, config.PROBE_POINTS, 1, 32, 32), "cliffs": (2, config.CLIFF_POINTS, 1, 32, 32)}
 
 
 @dataclass
 class Samples:
     """What the grader drew from a submission."""
-    images: np.ndarray  # uint8 [n, 32, 32]: exactly what the PNGs hold, and what is measured
+    images: np.ndarray                # uint8 [n, 32, 32]: exactly what the PNGs hold, and what is measured
+    probes: np.ndarray | None = None  # the decoder near the samples' codes (probes.py), when asked for
+    cliffs: np.ndarray | None = None
+    probe_error: str = ""             # why the decoder could not be probed, if it could not
 
 
 def draw(root: Path, n: int, seed: int, timeout_s: float = config.SAMPLE_TIMEOUT_S,
-         sandbox: Sandbox = Sandbox(None)) -> Samples:
+         sandbox: Sandbox = Sandbox(None), probe: bool = True) -> Samples:
     """The one way to sample a submission, for the grade and for every tool: n samples at seed, drawn by the
-    student's code in a child (stages 'load' and 'sample'), then checked (stage 'check'). Raises StageFailure."""
-    return Samples(to_uint8(check_samples(run_worker(Path(root), n, seed, timeout_s, sandbox), n)))
+    student's code in a child (stages 'load' and 'sample'), then checked (stage 'check'); with probe, also the
+    decoder's images near their codes, for stage 'generated'. Raises StageFailure."""
+    drawn = run_worker(Path(root), n, seed, timeout_s, sandbox, probe)
+    drawn.images = to_uint8(check_samples(drawn.images, n))
+    return drawn
 
 
-def run_worker(root: Path, n: int, seed: int, timeout_s: float, sandbox: Sandbox = Sandbox(None)) -> np.ndarray:
-    """The student's samples as float32 [n, ...], or StageFailure('load' | 'sample', one-line reason)."""
-    args = [str(n), str(seed), str(config.SAMPLE_BATCH)]
+def run_worker(root: Path, n: int, seed: int, timeout_s: float, sandbox: Sandbox = Sandbox(None),
+               probe: bool = True) -> Samples:
+    """The student's samples as float32 [n, ...] (and the probes), or StageFailure('load' | 'sample', one line)."""
+    args = [str(n), str(seed), str(config.SAMPLE_BATCH), "probe" if probe else "no-probe"]
     with run_child(WORKER, root, SUBMITTED_CODE, args, timeout_s, sandbox) as finished:
         if finished.timed_out:
-            raise StageFailure("sample", f"sampling {n} images took longer than {timeout_s:.0f} s and was "
-                                         "stopped: does Latent.sample or Decoder loop forever?")
-        return read_back(finished)
+            raise StageFailure("sample", f"sampling {n} images and probing the decoder took longer than "
+                                         f"{timeout_s:.0f} s and was stopped: does Latent.sample or Decoder loop "
+                                         "forever?")
+        return read_back(finished, probe)
 
 
-def read_back(finished: Finished) -> np.ndarray:
+def read_probe(out: Path, name: str) -> np.ndarray | None:
+    """One probe array, only if it is there and of the expected shape (a wrong one is the decoder's failure)."""
+    try:
+        array = np.load(io.BytesIO(read_output(out / f"{name}.npy", MAX_SAMPLES_BYTES)), allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    return array if array.shape == PROBE_SHAPES[name] else None
+
+
+def read_back(finished: Finished, probe: bool) -> Samples:
     try:
         status = json.loads(read_output(finished.out / "status.json", 1 << 16))
     except (OSError, ValueError):
@@ -53,9 +71,13 @@ def read_back(finished: Finished) -> np.ndarray:
         stage = status.get("stage") if status.get("stage") in ("load", "sample") else "sample"
         raise StageFailure(stage, str(status.get("reason", "unknown failure")))
     try:
-        return np.load(io.BytesIO(read_output(finished.out / "samples.npy", MAX_SAMPLES_BYTES)), allow_pickle=False)
+        images = np.load(io.BytesIO(read_output(finished.out / "samples.npy", MAX_SAMPLES_BYTES)), allow_pickle=False)
     except (OSError, ValueError) as error:
         raise StageFailure("sample", f"the samples could not be read back ({error}).") from None
+    if not probe:
+        return Samples(images)
+    return Samples(images, read_probe(finished.out, "probes"), read_probe(finished.out, "cliffs"),
+                   str(status.get("probe_error", ""))[:300])
 
 
 def check_samples(samples: np.ndarray, n: int) -> np.ndarray:

@@ -18,6 +18,7 @@ STAGES = (
     ("load", "the state dicts load into the modules of model.py"),
     ("sample", "the grader drew its samples from Latent.sample and Decoder"),
     ("check", "the samples have the right shape and pixel values"),
+    ("generated", "the decoder computes its images: they change smoothly with z, as a network's do"),
     ("copies", "the samples are not near-copies of real digits"),
     ("measure", "the FID was measured"),
 )
@@ -62,6 +63,8 @@ class Result:
     fid_train: float | None = key(float, "FID vs training set", "{:.2f}", summary=True)
     kid: float | None = key(float, "KID vs held-out", "{:.4f}", summary=True)
     kid_std: float | None = key(float, "KID spread", "{:.4f}")
+    generated_bad: float | None = key(float, "points where the decoder jumps or stands still", "{:.1%}")
+    generated_cliffs: float | None = key(float, "whole-digit cliffs", "{:.1%}")
     memorised_fraction: float | None = key(float, "near-copies of shipped digits", "{:.1%}", summary=True)
     memorisation_passed: bool | None = key(bool)
     copies_training: float | None = key(float)
