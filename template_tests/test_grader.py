@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from template_tests.conftest import copy_repository, run
-from template_tests.submissions import BASE_MODEL, make_submission, replay_submission
+from template_tests.submissions import BASE_MODEL, lookup_submission, make_submission, smooth_lookup_submission
 from tests.grader import config
 from tests.grader.images import load_folder
 from tests.grader.pipeline import grade
@@ -108,11 +108,17 @@ def test_a_decoder_that_never_returns_is_stopped(tmp_path, standin_env):
     assert_zero(grade_here(make_submission(tmp_path / "sub", code), timeout_s=15), "sample", "longer than 15 s")
 
 
-def test_a_decoder_that_replays_the_training_set_scores_zero(tmp_path, standin_env):
-    folder = replay_submission(tmp_path / "sub", load_folder(config.TRAIN_DIR))
+def test_a_decoder_that_looks_up_the_training_set_scores_zero(tmp_path, standin_env):
+    result = grade_here(lookup_submission(tmp_path / "sub", "hash", load_folder(config.TRAIN_DIR)))
+    assert_zero(result, "generated", "looks images up")
+    assert result.generated_bad == 1.0 and result.memorised_fraction is None
+
+
+def test_a_smooth_decoder_that_replays_the_training_set_scores_zero(tmp_path, standin_env):
+    folder = smooth_lookup_submission(tmp_path / "sub", load_folder(config.TRAIN_DIR))
     result = grade_here(folder, n_samples=100)
     assert_zero(result, "copies", "near-copies")
-    assert result.memorised_fraction == 1.0 and result.memorisation_passed is False
+    assert result.generated_bad == 0 and result.memorised_fraction == 1.0 and result.memorisation_passed is False
 
 
 def test_same_submission_same_numbers_bit_for_bit(submission):

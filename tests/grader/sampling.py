@@ -17,7 +17,6 @@ from .stages import StageFailure
 WORKER = Path(__file__).with_name("sample_worker.py")
 SUBMITTED_CODE = ("model.py", *config.WEIGHT_FILES)
 MAX_SAMPLES_BYTES = 1 << 29  # room for any wrong shape worth a message; a bound on what is read back
-PROBE_SHAPES = {"probes": (3, config.PROBE_POINTS, 1, 32, 32), "cliffs": (2, config.CLIFF_POINTS, 1, 32, 32)}
 
 
 @dataclass
@@ -48,19 +47,19 @@ def run_worker(root: Path, n: int, seed: int, timeout_s: float, sandbox: Sandbox
             raise StageFailure("sample", f"sampling {n} images and probing the decoder took longer than "
                                          f"{timeout_s:.0f} s and was stopped: does Latent.sample or Decoder loop "
                                          "forever?")
-        return read_back(finished, probe)
+        return read_back(finished, n, probe)
 
 
-def read_probe(out: Path, name: str) -> np.ndarray | None:
+def read_probe(out: Path, name: str, shape: tuple) -> np.ndarray | None:
     """One probe array, only if it is there and of the expected shape (a wrong one is the decoder's failure)."""
     try:
         array = np.load(io.BytesIO(read_output(out / f"{name}.npy", MAX_SAMPLES_BYTES)), allow_pickle=False)
     except (OSError, ValueError):
         return None
-    return array if array.shape == PROBE_SHAPES[name] else None
+    return array if array.shape == shape else None
 
 
-def read_back(finished: Finished, probe: bool) -> Samples:
+def read_back(finished: Finished, n: int, probe: bool) -> Samples:
     try:
         status = json.loads(read_output(finished.out / "status.json", 1 << 16))
     except (OSError, ValueError):
@@ -76,8 +75,9 @@ def read_back(finished: Finished, probe: bool) -> Samples:
         raise StageFailure("sample", f"the samples could not be read back ({error}).") from None
     if not probe:
         return Samples(images)
-    return Samples(images, read_probe(finished.out, "probes"), read_probe(finished.out, "cliffs"),
-                   str(status.get("probe_error", ""))[:300])
+    probes = read_probe(finished.out, "probes", (3, min(config.PROBE_POINTS, n), 1, 32, 32))
+    cliffs = read_probe(finished.out, "cliffs", (2, min(config.CLIFF_POINTS, n), 1, 32, 32))
+    return Samples(images, probes, cliffs, str(status.get("probe_error", ""))[:300])
 
 
 def check_samples(samples: np.ndarray, n: int) -> np.ndarray:
