@@ -27,6 +27,12 @@ class CopyReport:
     fraction: float            # share of samples that are near-copies of some shipped digit
     by_folder: dict            # "training" | "reference" -> share of samples that copy a digit of that folder
     ratios: np.ndarray         # ratio(x) per sample
+    distances: np.ndarray      # d(x, S) per sample and set, the training set first
+
+    def training_ratios(self) -> np.ndarray:
+        """Per sample, d(x, training set) / median of d(x, S) over the other sets: how much closer x lies to the
+        training digits than to other real digits (under COPY_RATIO: a near-copy of a training digit)."""
+        return self.distances[:, 0] / np.clip(np.median(self.distances[:, 1:], axis=1), 1e-12, None)
 
     def copied(self) -> str:
         """Which folders were copied, most first: 'tests/reference/ 71.0%, data/train/ 2.0%'."""
@@ -73,4 +79,4 @@ def copy_report(samples: np.ndarray, train: np.ndarray, reference: np.ndarray) -
     copied = ratios < config.COPY_RATIO
     folder_of = np.array([name.split("-")[0] for name in sets])[nearest]
     by_folder = {folder: float((copied & (folder_of == folder)).mean()) for folder in FOLDERS}
-    return CopyReport(float(copied.mean()), by_folder, ratios)
+    return CopyReport(float(copied.mean()), by_folder, ratios, d)

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import config, sandbox
+from . import config, feedback, sandbox
+from .diagnostics import knn_radii
 from .fid import cached_features, features, frechet_distance, kernel_inception_distance
 from .generated import check_generated, measure
 from .images import grid, load_folder, save_folder
@@ -35,6 +36,8 @@ class Instruments:
     train_features: np.ndarray = None
     train_images: np.ndarray = None
     reference_images: np.ndarray = None
+    digits: feedback.DigitInstruments = None  # the diagnostics' digit classifier: feedback, never the score
+    reference_radii: np.ndarray = None        # for realism and variety in Inception features (official weights)
     error: str = ""
 
 
@@ -44,6 +47,7 @@ def default_cache_dir() -> Path:
 
 def prepare_instruments(cache_dir: Path) -> Instruments:
     tools = Instruments(train_images=load_folder(config.TRAIN_DIR), reference_images=load_folder(config.REFERENCE_DIR))
+    tools.digits = feedback.prepare(tools.reference_images)
     try:
         tools.weights = load_weights()
     except WeightsError as error:
@@ -52,6 +56,8 @@ def prepare_instruments(cache_dir: Path) -> Instruments:
     tools.net = load_inception(tools.weights, probe=tools.reference_images)
     tools.reference_features = cached_features(tools.net, tools.weights, config.REFERENCE_DIR, cache_dir)
     tools.train_features = cached_features(tools.net, tools.weights, config.TRAIN_DIR, cache_dir)
+    if tools.weights.official:
+        tools.reference_radii = knn_radii(tools.reference_features)
     return tools
 
 
@@ -102,6 +108,7 @@ def grade(root: Path = config.ROOT, n_samples: int = config.N_SAMPLES, seed: int
         result.memorised_fraction = copies.fraction
         result.memorisation_passed = copies.fraction <= config.MEMORISATION_MAX_FRACTION
         result.copies_training, result.copies_reference = copies.by_folder["training"], copies.by_folder["reference"]
+        feedback.describe(result, images, copies, tools.digits, tools.train_images, sample_dir / "grid" / "diagnostics.png")
         if not result.memorisation_passed:
             raise StageFailure("copies", f"{copies.fraction:.0%} of the samples are near-copies of digits the "
                                          f"repository ships (copied from {copies.copied()}; limit "
@@ -116,6 +123,8 @@ def grade(root: Path = config.ROOT, n_samples: int = config.N_SAMPLES, seed: int
         result.fid = frechet_distance(feats, tools.reference_features)
         result.fid_train = frechet_distance(feats, tools.train_features)
         result.kid, result.kid_std = kernel_inception_distance(feats, tools.reference_features, seed=seed)
+        if tools.reference_radii is not None:
+            feedback.inception_coverage(result, feats, tools.reference_features, tools.reference_radii)
         result.score, result.status = score_from_fid(result.fid), "ok"
     except StageFailure as failure:
         result.fail(failure)

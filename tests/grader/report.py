@@ -10,7 +10,9 @@ def table(result: Result) -> str:
     if result.stage:
         rows = [(label, f"{text}  (stage: {result.stage})" if label == "status" else text) for label, text in rows]
     width = max(len(label) for label, _ in rows) + 2
-    return "\n".join(f"  {label:<{width}}{text}" for label, text in rows)
+    lines = [f"  {label:<{width}}{text}" for label, text in rows]
+    lines += [f"\n  {label}: {text}" for label, text in result.shown(blocks=True)]
+    return "\n".join(lines)
 
 
 def summary_markdown(result: Result | None, why_not: str = "", footer: str = "") -> str:
@@ -21,4 +23,5 @@ def summary_markdown(result: Result | None, why_not: str = "", footer: str = "")
         rows.append(("Problem", why_not))
     rows += result.shown(summary_only=True) if result else []
     lines = ["## VAE autograder", "", "| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)]
+    lines += [f"\n**{label}:** {text}" for label, text in (result.shown(True, blocks=True) if result else [])]
     return "\n".join(lines + ([("\n" + footer)] if footer else [])) + "\n"

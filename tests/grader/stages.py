@@ -38,11 +38,12 @@ class StageFailure(Exception):
         self.stage, self.reason = stage, reason
 
 
-def key(kind: type, label: str = "", fmt="{}", summary: bool = False, default=None):
+def key(kind: type, label: str = "", fmt="{}", summary: bool = False, block: bool = False, default=None):
     """A result key. kind: how it is written and read back; label and fmt (a format string or a function):
     how people see it (no label: never shown by itself); summary: shown in the Markdown a student reads on the
-    run's page, the Release and the regrade's feedback."""
-    return field(default=default, metadata={"kind": kind, "label": label, "fmt": fmt, "summary": summary})
+    run's page, the Release and the regrade's feedback; block: a paragraph, shown below the table."""
+    return field(default=default, metadata={"kind": kind, "label": label, "fmt": fmt, "summary": summary,
+                                            "block": block})
 
 
 def weights_label(official: bool | None) -> str:
@@ -63,12 +64,22 @@ class Result:
     fid_train: float | None = key(float, "FID vs training set", "{:.2f}", summary=True)
     kid: float | None = key(float, "KID vs held-out", "{:.4f}", summary=True)
     kid_std: float | None = key(float, "KID spread", "{:.4f}")
-    generated_bad: float | None = key(float, "points where the decoder jumps or stands still", "{:.1%}")
-    generated_cliffs: float | None = key(float, "whole-digit cliffs", "{:.1%}")
-    memorised_fraction: float | None = key(float, "near-copies of shipped digits", "{:.1%}", summary=True)
+    generated_bad: float | None = key(float, "probe: bad points", "{:.1%}")
+    generated_cliffs: float | None = key(float, "probe: cliffs", "{:.1%}")
+    memorised_fraction: float | None = key(float, "near-copies", "{:.1%}", summary=True)
     memorisation_passed: bool | None = key(bool)
     copies_training: float | None = key(float)
     copies_reference: float | None = key(float)
+    # Diagnostics beside the score, never part of it (feedback.py): in the features of a digit classifier.
+    digit_fid: float | None = key(float, "digit FID (a guide)", "{:.1f}", summary=True)
+    realism: float | None = key(float, "realism", "{:.0%}", summary=True)
+    variety: float | None = key(float, "variety", "{:.0%}", summary=True)
+    classes: str = key(str, "digit classes", summary=True, default="")
+    class_shares: str = key(str, default="")
+    closest_to_training: str = key(str, "closest to training", default="")
+    inception_realism: float | None = key(float, "realism (Inception)", "{:.0%}", summary=True)
+    inception_variety: float | None = key(float, "variety (Inception)", "{:.0%}", summary=True)
+    advice: str = key(str, "what to try", summary=True, block=True, default="")
     n_samples: int | None = key(int, "samples", summary=True)
     seed: int | None = key(int, "seed", summary=True)
     weights_official: bool | None = key(bool, "Inception weights", weights_label, summary=True)
@@ -90,12 +101,14 @@ class Result:
         """The one-line reason there is no score, or ''."""
         return "" if self.ok else f"stage '{self.stage}': {self.reason}"
 
-    def shown(self, summary_only: bool = False) -> list[tuple[str, str]]:
-        """(label, text) of every labelled key that has a value, in row order: what a person reads."""
+    def shown(self, summary_only: bool = False, blocks: bool = False) -> list[tuple[str, str]]:
+        """(label, text) of every labelled key that has a value, in row order: what a person reads. blocks: the
+        paragraphs instead of the table's rows."""
         out = []
         for f in fields(self):
             value, meta = getattr(self, f.name), f.metadata
-            if not meta["label"] or value in (None, "") or (summary_only and not meta["summary"]):
+            if not meta["label"] or value in (None, "") or (summary_only and not meta["summary"]) \
+                    or meta["block"] != blocks:
                 continue
             fmt = meta["fmt"]
             out.append((meta["label"], fmt(value) if callable(fmt) else fmt.format(value)))

@@ -1,0 +1,64 @@
+"""Feedback beside the score, never part of it: what the samples lack, measured in the features of a digit
+classifier (digits.py, diagnostics.py), the advice that follows from it, and data/sample/grid/diagnostics.png.
+
+The score is 100 - FID and nothing here changes it; a failure here is said in the advice and never stops grading.
+"""
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import diagnostics, diagnostics_picture
+from .digits import DigitNet, DigitNetError, features, features_and_labels, load_digit_net
+from .memorisation import CopyReport
+from .stages import Result
+
+CLOSEST = 5  # samples named in closest_to_training
+
+
+@dataclass
+class DigitInstruments:
+    """The digit classifier and what it says of the reference digits, loaded before any student code runs."""
+    net: DigitNet | None = None
+    real: diagnostics.RealDigits | None = None
+    error: str = ""
+
+
+def prepare(reference_images: np.ndarray) -> DigitInstruments:
+    try:
+        net = load_digit_net()
+    except DigitNetError as error:
+        return DigitInstruments(error=str(error))
+    return DigitInstruments(net, diagnostics.real_digits(features(reference_images, net)))
+
+
+def describe(result: Result, images: np.ndarray, copies: CopyReport, tools: DigitInstruments, train: np.ndarray,
+             picture: Path | None) -> diagnostics.Diagnosis | None:
+    """Fill result's diagnostic keys and the advice, and draw the picture; never raises."""
+    if tools.error:
+        result.advice = f"no diagnostics: {tools.error}"
+        return None
+    try:
+        feats, labels = features_and_labels(images, tools.net)
+        found = diagnostics.diagnose(feats, labels, tools.real, copies.fraction)
+        ratios = copies.training_ratios()
+        result.digit_fid, result.realism, result.variety = found.digit_fid, found.realism, found.variety
+        result.classes = diagnostics.classes_in_words(found.class_shares) or "every class drawn"
+        result.class_shares = " ".join(f"{c}:{share:.1%}" for c, share in enumerate(found.class_shares))
+        result.closest_to_training = ", ".join(f"{i:04d}.png {ratios[i]:.2f}"
+                                               for i in diagnostics_picture.closest(ratios, CLOSEST))
+        result.advice = diagnostics.advice(found)
+        if picture is not None:
+            diagnostics_picture.save(found, images, train, ratios, picture)
+        return found
+    except Exception as error:  # feedback must never cost a student the grade
+        result.advice = f"no diagnostics: internal error ({type(error).__name__}: {error}); please tell your instructor"
+        return None
+
+
+def inception_coverage(result: Result, sample_features: np.ndarray, reference_features: np.ndarray,
+                       reference_radii: np.ndarray) -> None:
+    """Realism and variety in the Inception's features too (only with the official weights: the stand-in's
+    features know nothing of digits)."""
+    result.inception_realism = diagnostics.realism(sample_features, reference_features, reference_radii)
+    result.inception_variety = diagnostics.variety(sample_features, reference_features)
