@@ -48,8 +48,11 @@ def test_training_and_reference_sets_are_disjoint_and_distinct():
     assert not train & reference
 
 
-def test_labels_cover_ten_classes_evenly():
-    rows = (ROOT / "data" / "train" / "labels.csv").read_text().splitlines()
+@pytest.mark.parametrize("name", SETS)
+def test_labels_name_every_image_class_by_class(name):
+    folder, count = SETS[name]
+    rows = (folder / "labels.csv").read_text().splitlines()
     assert rows[0] == "file,label"
-    labels = [int(r.split(",")[1]) for r in rows[1:]]
-    assert sorted(labels) == [c for c in range(10) for _ in range(10)]
+    files, labels = zip(*(r.split(",") for r in rows[1:]))
+    assert list(files) == sorted(p.name for p in folder.glob("*.png"))
+    assert [int(label) for label in labels] == [k * 10 // count for k in range(count)]  # stored class by class

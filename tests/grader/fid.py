@@ -31,11 +31,26 @@ def features(net, images: np.ndarray, desc: str = "Inception features") -> np.nd
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     """Exact FID between two feature sets [n1, d] and [n2, d] (see the module docstring)."""
+    if a.shape[1] < min(len(a), len(b)):
+        return frechet_distance_small(a, b)
     mu_a, mu_b = a.mean(0), b.mean(0)
     xa, xb = a - mu_a, b - mu_b
     na, nb = len(a) - 1, len(b) - 1
     tr_sqrt = np.linalg.svd(xa @ xb.T, compute_uv=False).sum() / np.sqrt(na * nb)
     fid = ((mu_a - mu_b) ** 2).sum() + (xa ** 2).sum() / na + (xb ** 2).sum() / nb - 2 * tr_sqrt
+    return float(max(fid, 0.0))
+
+
+def frechet_distance_small(a: np.ndarray, b: np.ndarray) -> float:
+    """The same distance for features of fewer dimensions than samples (the digit classifier's 128): through the
+    d x d covariances, tr sqrt(S1 S2) = sum of sqrt(eigenvalues of S1^1/2 S2 S1^1/2). Milliseconds, where the
+    n1 x n2 SVD can take seconds when BLAS threads contend for two cores."""
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    values, vectors = np.linalg.eigh(cov_a)
+    root_a = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+    tr_sqrt = np.sqrt(np.clip(np.linalg.eigvalsh(root_a @ cov_b @ root_a), 0, None)).sum()
+    fid = ((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * tr_sqrt
     return float(max(fid, 0.0))
 
 
