@@ -120,8 +120,9 @@ def main() -> int:
     result = grade_checkout()
     earned = points(result)
     Path("result.json").write_text(json.dumps(result_json(result, earned), indent=2) + "\n")
-    footer = (f"Sample grid: `samples.png` attached to this Release (when the assignment's release files name "
-              f"`data/sample/grid/samples.png`). Install {installed:.0f} s, grading {result.seconds} s.")
+    footer = (f"Pictures: `samples.png` and `diagnostics.png` attached to this Release (when the assignment's "
+              f"release files name them, under `data/sample/grid/`). Install {installed:.0f} s, grading "
+              f"{result.seconds} s.")
     Path("release-body.md").write_text(summary_markdown(result, footer=footer))
     why_not = result.problem()
     summary = why_not or f"FID {result.fid:.2f}"

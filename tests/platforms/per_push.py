@@ -41,7 +41,8 @@ def trusted_result() -> tuple[Result | None, str]:
     return result, result.problem()
 
 
-ARTIFACT_NOTE = "Sample grid: the `grader-output` artifact of this run (`data/sample/grid/samples.png`)."
+ARTIFACT_NOTE = ("Pictures: the `grader-output` artifact of this run (`data/sample/grid/samples.png`, the samples; "
+                 "`diagnostics.png`, the digit classes and the samples most like a training digit).")
 
 
 def classroom_json(earned: int, result: Result | None, why_not: str) -> dict:
