@@ -93,11 +93,17 @@ def ship_features(folder: Path) -> str:
     weights' sha256), so an instructor offline or with other weights only loses the time."""
     from tests.grader import config
     from tests.grader.fid import cache_path
+    from tests.grader.memorisation import cache_file
     from tests.grader.pipeline import default_cache_dir, prepare_instruments
-    tools = prepare_instruments(default_cache_dir())  # from this machine's cache when it is warm
+    # from this machine's cache when it is warm; the jobs' copy check knows MNIST, so the threshold shipped must too
+    tools = prepare_instruments(default_cache_dir(), require_mnist=True)
     if tools.error:
         return f"no Inception features shipped ({tools.error}): each job computes them, about 75 s"
     folder.mkdir(parents=True)
     for digits in (config.REFERENCE_DIR, config.TRAIN_DIR):
         shutil.copy(cache_path(tools.weights, digits, default_cache_dir()), folder)
-    return f"Inception features shipped (weights: {tools.weights.label})"
+    shipped = f"Inception features shipped (weights: {tools.weights.label})"
+    if tools.copy_error:
+        return f"{shipped}; the copy check's threshold not shipped ({tools.copy_error}): each job measures it, ~20 s"
+    shutil.copy(cache_file(tools.bank, default_cache_dir()), folder)
+    return f"{shipped}, with the copy check's threshold ({tools.bank.label})"

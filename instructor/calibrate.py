@@ -20,7 +20,7 @@ from data.make_data import calibration_set
 from instructor.train import train_like_the_notebook
 from tests.grader import config
 from tests.grader.fid import features, frechet_distance
-from tests.grader.memorisation import copy_report
+from tests.grader.memorisation import copy_report, prepare_bank
 from tests.grader.pipeline import default_cache_dir, grade, prepare_instruments
 from tests.grader.sampling import draw
 from tests.grader.scoring import score_from_fid
@@ -42,6 +42,16 @@ def train_baseline(scratch: Path, epochs: int) -> Path:
     return repo
 
 
+def false_positives(tools, real: np.ndarray) -> float:
+    """The copy check's share of real digits flagged, where they are not in its bank: the calibration digits are
+    MNIST digits, so they are taken out of the grader's bank (and its threshold measured again without them)."""
+    known = {image.tobytes() for image in real}
+    images, source = tools.bank.images, tools.bank.source
+    extra = np.array([image for image, where in zip(images, source) if where == 2 and image.tobytes() not in known])
+    bank = prepare_bank(images[source == 0], images[source == 1], extra.reshape(-1, 32, 32))
+    return copy_report(real, bank).fraction
+
+
 def calibrate(seeds: int, n: int, epochs: int, tarball: Path = TARBALL) -> str:
     started = time.perf_counter()
     tools = prepare_instruments(default_cache_dir())
@@ -59,7 +69,7 @@ def calibrate(seeds: int, n: int, epochs: int, tarball: Path = TARBALL) -> str:
 
     real = calibration_set(tarball)[0][:n]
     fid_row(f"floor: {len(real)} real digits not in the repository vs the reference set", real,
-            f"copy check flags {copy_report(real, tools.train_images, tools.reference_images).fraction:.1%}")
+            f"copy check flags {false_positives(tools, real):.1%} (a bank without them)")
 
     with tempfile.TemporaryDirectory(prefix="vae-calibrate-") as tmp:
         t0 = time.perf_counter()
@@ -74,7 +84,7 @@ def calibrate(seeds: int, n: int, epochs: int, tarball: Path = TARBALL) -> str:
                      f"{graded.score:.2f}", f"near-copies {graded.memorised_fraction:.1%}"))
         scores = []
         for seed in range(1, seeds + 1):
-            images = draw(baseline, n, seed).images
+            images = draw(baseline, n, seed, probe=False).images
             scores.append(score_from_fid(frechet_distance(features(net, images, desc=f"seed {seed}"), reference)))
         rows.append((f"the baseline's score over {seeds} sampling seeds", "", f"{np.mean(scores):.2f} ± "
                      f"{np.std(scores, ddof=1) if seeds > 1 else 0:.2f}",
@@ -82,7 +92,7 @@ def calibrate(seeds: int, n: int, epochs: int, tarball: Path = TARBALL) -> str:
 
     train_replay = tools.train_images[np.arange(n) % len(tools.train_images)]
     fid_row("anchor: the 100 training digits replayed (stopped by the copy check)", train_replay,
-            f"copy check flags {copy_report(train_replay, tools.train_images, tools.reference_images).fraction:.0%}")
+            f"copy check flags {copy_report(train_replay, tools.bank).fraction:.0%}")
     noisy = np.clip(train_replay / 255 + np.random.default_rng(0).normal(0, 0.1, train_replay.shape), 0, 1)
     fid_row("anchor: the training digits replayed with noise σ 0.1", np.rint(noisy * 255).astype(np.uint8))
     blank = np.zeros_like(real)

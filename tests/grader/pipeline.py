@@ -16,7 +16,8 @@ from .fid import cached_features, features, frechet_distance, kernel_inception_d
 from .generated import check_generated, measure
 from .images import grid, load_folder, save_folder
 from .inception import load_inception
-from .memorisation import copy_report
+from .memorisation import Bank, copy_report, load_bank
+from .mnist import MnistError
 from .sampling import draw
 from .scoring import score_from_fid
 from .stages import Result, StageFailure
@@ -36,18 +37,26 @@ class Instruments:
     train_features: np.ndarray = None
     train_images: np.ndarray = None
     reference_images: np.ndarray = None
+    bank: Bank = None                         # the copy check's real digits: the shipped ones and MNIST
     digits: feedback.DigitInstruments = None  # the diagnostics' digit classifier: feedback, never the score
     reference_radii: np.ndarray = None        # for realism and variety in Inception features (official weights)
-    error: str = ""
+    error: str = ""       # why there is no FID (the weights)
+    copy_error: str = ""  # why there is no copy check (MNIST, where the grade of record needs it)
 
 
 def default_cache_dir() -> Path:
     return Path(torch.hub.get_dir()).parent / "vae-grader"
 
 
-def prepare_instruments(cache_dir: Path) -> Instruments:
+def prepare_instruments(cache_dir: Path, require_mnist: bool | None = None) -> Instruments:
+    """require_mnist: the copy check must know MNIST (the grade of record: a GitHub runner, Classroom 50, a class
+    regrade); by default only on a GitHub runner."""
     tools = Instruments(train_images=load_folder(config.TRAIN_DIR), reference_images=load_folder(config.REFERENCE_DIR))
     tools.digits = feedback.prepare(tools.reference_images)
+    try:
+        tools.bank = load_bank(require_mnist, cache_dir)
+    except MnistError as error:
+        tools.copy_error = f"the copy check needs MNIST and could not get it: {error}"
     try:
         tools.weights = load_weights()
     except WeightsError as error:
@@ -104,14 +113,17 @@ def grade(root: Path = config.ROOT, n_samples: int = config.N_SAMPLES, seed: int
         result.generated_bad, result.generated_cliffs = continuity.bad, continuity.cliffs
         check_generated(continuity)
         stage = "copies"
-        copies = copy_report(images, tools.train_images, tools.reference_images)
-        result.memorised_fraction = copies.fraction
+        if tools.copy_error:  # said only now, so that the student still learns whether the model samples
+            raise StageFailure("copies", tools.copy_error)
+        copies = copy_report(images, tools.bank)
+        result.memorised_fraction, result.copy_bank = copies.fraction, tools.bank.label
         result.memorisation_passed = copies.fraction <= config.MEMORISATION_MAX_FRACTION
-        result.copies_training, result.copies_reference = copies.by_folder["training"], copies.by_folder["reference"]
-        feedback.describe(result, images, copies, tools.digits, tools.train_images, sample_dir / "grid" / "diagnostics.png")
+        result.copies_training, result.copies_reference, result.copies_mnist = (
+            copies.by_source[name] for name in ("training", "reference", "mnist"))
+        feedback.describe(result, images, copies, tools.digits, tools.bank, sample_dir / "grid" / "diagnostics.png")
         if not result.memorisation_passed:
-            raise StageFailure("copies", f"{copies.fraction:.0%} of the samples are near-copies of digits the "
-                                         f"repository ships (copied from {copies.copied()}; limit "
+            raise StageFailure("copies", f"{copies.fraction:.0%} of the samples are near-copies of real digits "
+                                         f"(copied from {copies.copied()}; limit "
                                          f"{config.MEMORISATION_MAX_FRACTION:.0%}): the model replays real "
                                          "digits instead of generating new ones.")
         stage = "measure"

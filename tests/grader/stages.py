@@ -70,6 +70,8 @@ class Result:
     memorisation_passed: bool | None = key(bool)
     copies_training: float | None = key(float)
     copies_reference: float | None = key(float)
+    copies_mnist: float | None = key(float)
+    copy_bank: str = key(str, "copy check's digits", default="")
     # Diagnostics beside the score, never part of it (feedback.py): in the features of a digit classifier.
     digit_fid: float | None = key(float, "digit FID (a guide)", "{:.1f}", summary=True)
     realism: float | None = key(float, "realism", "{:.0%}", summary=True)
