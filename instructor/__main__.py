@@ -8,6 +8,7 @@ Next, in your classroom50 repository:
   1. commit this folder as CLASSROOM/autograders/ASSIGNMENT/ (replace both names with yours);
   2. in the assignment's settings, set the release files to
        data/sample/grid/samples.png
+       data/sample/grid/diagnostics.png
        result_autograding.csv
      and, under Advanced settings, the runtime to {"python": "3.12"};
   3. delete .github/workflows/classroom.yml from the template repository, so that a push is not graded twice
@@ -43,14 +44,39 @@ def starter(args) -> int:
 
 
 def regrade(args) -> int:
-    from instructor.regrade import regrade as run
-    rows = run(args.submissions, args.out, args.jobs)
+    from instructor.regrade import RegradeError, regrade as run
+    try:
+        rows = run(args.submissions, args.out, args.jobs, args.slice, args.require_sandbox)
+    except (RegradeError, OSError) as error:
+        print(f"regrade: {error}", file=sys.stderr)
+        return 1
     graded = [r for r in rows if r["status"] == "ok"]
     print(f"\n{len(rows)} repositories, {len(graded)} with a score; wrote {args.out / 'gradebook.csv'}, "
           f"{args.out / 'feedback'}/, {args.out / 'contact-sheet.png'}")
     for row in rows:
         if row["status"] != "ok":
             print(f"  {row['repo']}: 0 ({row['stage']}: {row['reason']})")
+    return 0
+
+
+def merge(args) -> int:
+    from instructor.merge import MergeError, merge as run, summary_markdown
+    try:
+        merged = run(args.parts, args.out)
+    except (MergeError, OSError, ValueError) as error:
+        print(f"merge: {error}", file=sys.stderr)
+        return 1
+    graded = [r for r in merged.rows if r["status"] == "ok"]
+    print(f"{len(merged.parts)} parts, {len(merged.rows)} repositories, {len(graded)} with a score; wrote "
+          f"{args.out / 'gradebook.csv'}, {args.out / 'feedback'}/, {args.out / 'contact-sheet.png'}")
+    if merged.missing:
+        print(f"warning: parts {', '.join(merged.missing)} are missing: their repositories are not in the "
+              "gradebook", file=sys.stderr)
+    if merged.not_cloned:
+        print(f"warning: {len(merged.not_cloned)} repositories could not be cloned (not-cloned.txt)", file=sys.stderr)
+    if args.summary:
+        with open(args.summary, "a") as f:
+            f.write(summary_markdown(merged))
     return 0
 
 
@@ -69,6 +95,14 @@ def calibrate(args) -> int:
     return 0
 
 
+def slice_spec(text: str) -> tuple[int, int]:
+    from instructor.regrade import parse_slice
+    try:
+        return parse_slice(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m instructor", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -82,7 +116,17 @@ def main(argv: list[str] | None = None) -> int:
     again.add_argument("submissions", type=Path, metavar="SUBMISSIONS_DIR", help="one folder per student repository")
     again.add_argument("--out", type=Path, required=True, metavar="OUT_DIR")
     again.add_argument("--jobs", type=int, default=1, help="repositories graded at once (default 1)")
+    again.add_argument("--slice", type=slice_spec, metavar="K/N",
+                       help="grade only part K of N (by a hash of each repository's name); join parts with merge")
+    again.add_argument("--require-sandbox", action="store_true",
+                       help="refuse to grade if the students' code would run as this user (as in the workflow)")
     again.set_defaults(run=regrade)
+    join = commands.add_parser("merge", help="join the OUT_DIRs of regrade --slice into one class")
+    join.add_argument("parts", type=Path, nargs="+", metavar="PART_DIR", help="a regrade's OUT_DIR, one per slice")
+    join.add_argument("--out", type=Path, required=True, metavar="OUT_DIR")
+    join.add_argument("--summary", type=Path, metavar="FILE",
+                      help="append a Markdown summary of the class (e.g. $GITHUB_STEP_SUMMARY)")
+    join.set_defaults(run=merge)
     from tests.grader import config
     scale = commands.add_parser("calibrate", help="measure what 100 - FID gives, with the weights at hand")
     scale.add_argument("--seeds", type=int, default=20, help="sampling seeds for the score's spread (default 20)")
