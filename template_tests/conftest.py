@@ -97,6 +97,21 @@ def copy_repository(destination: Path) -> Path:
     return destination
 
 
+def grade_through_the_scripts(made: Path, repo: Path, env: dict):
+    """made's model.py, weights and result.csv in a fresh copy of this repository at repo, graded by the three
+    scripts a push runs. Returns (the result, the grading run, the scoring run)."""
+    from tests.grader import config
+    from tests.grader.stages import Result
+    copy_repository(repo)
+    for name in ("model.py", *config.WEIGHT_FILES, "result.csv"):
+        (repo / name).write_bytes((made / name).read_bytes())
+    prepare = run(["bash", "tests/prepare_test.sh"], repo, env, 60)
+    graded = run([sys.executable, "-m", "unittest", "tests/run_test.py"], repo, env, 900)
+    scored = run([sys.executable, "-m", "unittest", "tests/eval_test.py"], repo, env, 300)
+    assert prepare.returncode == 0, prepare.stderr[-2000:]
+    return Result.read(repo / "result_autograding.csv"), graded, scored
+
+
 def run(command: list[str], cwd: Path, env: dict, timeout: float) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 

@@ -89,7 +89,8 @@ class Decoder(Decoder):
         %s
 """
 LOOKUPS = {  # kind: (what it does, its forward)
-    "hash": ("returns the one picked by a hash of z", "return self.bank[(z[:, 0] * 1e4).long().abs() % len(self.bank)]"),
+    "hash": ("returns the one picked by a hash of z",
+             "return self.bank[(z[:, 0] * 1e4).long().abs() % len(self.bank)]"),
     "nearest": ("returns the one whose code is nearest to z", "return self.bank[torch.cdist(z, self.keys).argmin(1)]"),
     "blend": ("blends them by a softmax of closeness to their codes",
               "w = torch.softmax(-torch.cdist(z, self.keys) ** 2 / 0.05, dim=1)\n"
@@ -119,7 +120,8 @@ class Decoder(Decoder):
         super().__init__()
         self.net = nn.Sequential(
             nn.BatchNorm2d(CHANNELS), nn.LeakyReLU(0.01), nn.Dropout2d(0.1),
-            nn.ConvTranspose2d(CHANNELS, CHANNELS, 4, stride=2, padding=1), nn.BatchNorm2d(CHANNELS), nn.LeakyReLU(0.01),
+            nn.ConvTranspose2d(CHANNELS, CHANNELS, 4, stride=2, padding=1), nn.BatchNorm2d(CHANNELS),
+            nn.LeakyReLU(0.01),
             nn.ConvTranspose2d(CHANNELS, 16, 4, stride=2, padding=1), nn.BatchNorm2d(16), nn.LeakyReLU(0.01),
             nn.Dropout(0.1), nn.Conv2d(16, 1, 3, padding=1), nn.Sigmoid())
 """,

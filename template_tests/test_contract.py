@@ -36,7 +36,8 @@ def test_a_failed_result_reads_back_with_empty_numbers(tmp_path):
     result.fail(StageFailure("copies", "30% of the samples are near-copies"))
     result.write(tmp_path / "r.csv")
     back = Result.read(tmp_path / "r.csv")
-    assert back == result and back.fid is None and back.problem() == "stage 'copies': 30% of the samples are near-copies"
+    assert back == result and back.fid is None
+    assert back.problem() == "stage 'copies': 30% of the samples are near-copies"
     assert points(back) == 0
 
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from template_tests.conftest import copy_repository, run
+from template_tests.conftest import copy_repository, grade_through_the_scripts, run
 from template_tests.submissions import KINDS, REFERENCE, TRAIN, replayed, smooth_lookup_submission
 from tests.grader import config
 from tests.grader.memorisation import FOLDERS, copy_report, load_bank
@@ -74,15 +74,9 @@ def test_the_stage_is_cheap(bank):
 @pytest.mark.parametrize("source,kind", [("reference", "exact"), ("training", "posed"), ("mnist", "noise 0.1")])
 def test_replay_submissions_score_zero_through_the_stage_scripts(tmp_path, grader_env, sources, source, kind):
     # A smooth lookup passes the stage 'generated' (it changes smoothly with z): the copies are this stage's to catch.
-    repo = copy_repository(tmp_path / "repo")
     smooth_lookup_submission(tmp_path / "made", replayed(sources[source], kind, 100))
-    for name in ("model.py", *config.WEIGHT_FILES, "result.csv"):
-        (repo / name).write_bytes((tmp_path / "made" / name).read_bytes())
-    prepare = run(["bash", "tests/prepare_test.sh"], repo, grader_env, 60)
-    graded = run([sys.executable, "-m", "unittest", "tests/run_test.py"], repo, grader_env, 900)
-    scored = run([sys.executable, "-m", "unittest", "tests/eval_test.py"], repo, grader_env, 300)
-    assert prepare.returncode == 0 and graded.returncode != 0 and scored.returncode != 0, graded.stderr[-2000:]
-    result = Result.read(repo / "result_autograding.csv")
+    result, graded, scored = grade_through_the_scripts(tmp_path / "made", tmp_path / "repo", grader_env)
+    assert graded.returncode != 0 and scored.returncode != 0, graded.stderr[-2000:]
     assert result.stage == "copies" and result.score == 0 and result.fid is None, result
     assert f"copied from {FOLDERS[source]}" in result.reason, result.reason
     assert f"copied from {FOLDERS[source]}" in graded.stderr and "Score:" not in scored.stdout

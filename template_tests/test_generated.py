@@ -1,18 +1,17 @@
 """Stage 'generated': decoders that look stored digits up fail, wherever the digits came from and however they were
 posed or noised; honest decoders pass with a wide margin. The README's table (What protects the grade) lists
 the numbers asserted here."""
-import sys
 
 import numpy as np
 import pytest
 
-from template_tests.conftest import copy_repository, run
+from template_tests.conftest import grade_through_the_scripts
 from template_tests.submissions import (HONEST, LOOKUPS, REFERENCE, TRAIN, lookup_submission, mixture_prior_submission,
                                         make_submission, noised, posed, train_variant)
 from tests.grader import config
 from tests.grader.generated import check_generated, measure
 from tests.grader.sampling import draw
-from tests.grader.stages import Result, StageFailure
+from tests.grader.stages import StageFailure
 
 
 def continuity_of(folder):
@@ -70,7 +69,8 @@ def test_an_untrained_decoder_and_one_with_noise_of_its_own_pass(tmp_path):
     assert_passes_wide(continuity_of(make_submission(tmp_path / "untrained")))
     noisy = ("Latent.sample = lambda self, n, generator=None: torch.randn(n, self.dim)\n"
              "_forward = Decoder.forward\n"
-             "Decoder.forward = lambda self, z: (_forward(self, z) + 0.02 * torch.randn(len(z), 1, 32, 32)).clamp(0, 1)\n")
+             "Decoder.forward = lambda self, z: (_forward(self, z)\n"
+             "                                   + 0.02 * torch.randn(len(z), 1, 32, 32)).clamp(0, 1)\n")
     assert_passes_wide(continuity_of(make_submission(tmp_path / "noisy", noisy)))
 
 
@@ -102,14 +102,8 @@ def test_the_probes_never_change_the_graded_samples(trained_repo):
 @pytest.mark.parametrize("kind", ["nearest", "blend"])
 def test_a_lookup_of_unshipped_digits_scores_zero_through_the_stage_scripts(tmp_path, grader_env, unshipped_digits,
                                                                              kind):
-    repo = copy_repository(tmp_path / "repo")
     lookup_submission(tmp_path / "made", kind, posed(unshipped_digits))
-    for name in ("model.py", *config.WEIGHT_FILES, "result.csv"):
-        (repo / name).write_bytes((tmp_path / "made" / name).read_bytes())
-    prepare = run(["bash", "tests/prepare_test.sh"], repo, grader_env, 60)
-    graded = run([sys.executable, "-m", "unittest", "tests/run_test.py"], repo, grader_env, 900)
-    scored = run([sys.executable, "-m", "unittest", "tests/eval_test.py"], repo, grader_env, 300)
-    assert prepare.returncode == 0 and graded.returncode != 0 and scored.returncode != 0, graded.stderr[-2000:]
-    result = Result.read(repo / "result_autograding.csv")
+    result, graded, scored = grade_through_the_scripts(tmp_path / "made", tmp_path / "repo", grader_env)
+    assert graded.returncode != 0 and scored.returncode != 0, graded.stderr[-2000:]
     assert result.stage == "generated" and result.score == 0 and result.fid is None, result
     assert "looks images up instead of computing them" in graded.stderr and "Score:" not in scored.stdout

@@ -52,8 +52,8 @@ def read_state_dict(path: Path) -> dict:
         raise StageFailure("load", f"{path.name} is not a readable PyTorch file ({short(error)}). "
                               f"Save it again from the notebook and commit it.") from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise StageFailure("load", f"{path.name} holds a {type(state).__name__}, not a state dict of tensors. Save with "
-                              f"torch.save(module.state_dict(), '{path.name}').")
+        raise StageFailure("load", f"{path.name} holds a {type(state).__name__}, not a state dict of tensors. "
+                                   f"Save with torch.save(module.state_dict(), '{path.name}').")
     return state
 
 
@@ -110,7 +110,8 @@ def sample(latent, decoder, n: int, seed: int, batch: int) -> tuple[np.ndarray, 
         except Exception as error:
             raise StageFailure("sample", f"Decoder fails on Latent.sample's codes: {short(error)}") from None
         if not isinstance(x, torch.Tensor):
-            raise StageFailure("sample", f"Decoder returned a {type(x).__name__}; it must return a tensor [B, 1, 32, 32].")
+            raise StageFailure("sample", f"Decoder returned a {type(x).__name__}; it must return a tensor "
+                                         "[B, 1, 32, 32].")
         chunks.append(x.detach().float().cpu().numpy())
         codes.append(z.detach().cpu())
     try:
