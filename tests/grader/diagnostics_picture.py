@@ -61,11 +61,12 @@ def save(d: Diagnosis, samples: np.ndarray, nearest: np.ndarray, ratios: np.ndar
     left = 40 + chart_w + 60
     draw.text((left, 56), f"Samples most like a training digit (copy-check ratio; under {threshold:.2f}: "
                           "near-copy)", fill=INK, font=font(14))
-    if not len(samples):
+    if len(samples):
+        draw.text((left - 8, 80 + cell / 2), "sample", fill=GREY, font=font(11), anchor="rm")
+        draw.text((left - 8, 80 + cell + 4 + cell / 2), "training", fill=GREY, font=font(11), anchor="rm")
+    else:
         draw.text((left, 80), "no sample has a training digit as its nearest real digit", fill=GREY,
                   font=font(12))
-    draw.text((left - 8, 80 + cell / 2), "sample", fill=GREY, font=font(11), anchor="rm")
-    draw.text((left - 8, 80 + cell + 4 + cell / 2), "training", fill=GREY, font=font(11), anchor="rm")
     for k, (sample, training, ratio) in enumerate(zip(samples, nearest, ratios)):
         x = left + k * (cell + gap)
         for row, image in enumerate((sample, training)):
