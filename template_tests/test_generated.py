@@ -10,6 +10,7 @@ from template_tests.submissions import (HONEST, LOOKUPS, REFERENCE, TRAIN, looku
                                         make_submission, noised, posed, train_variant)
 from tests.grader import config
 from tests.grader.generated import check_generated, measure
+from tests.grader.images import to_uint8
 from tests.grader.sampling import draw
 from tests.grader.stages import StageFailure
 
@@ -107,3 +108,38 @@ def test_a_lookup_of_unshipped_digits_scores_zero_through_the_stage_scripts(tmp_
     assert graded.returncode != 0 and scored.returncode != 0, graded.stderr[-2000:]
     assert result.stage == "generated" and result.score == 0 and result.fid is None, result
     assert "looks images up instead of computing them" in graded.stderr and "Score:" not in scored.stdout
+
+
+FORGED_PROBES = '''
+import sys as _sys
+import numpy as _np
+_main = _sys.modules["__main__"]  # the sampling child: model.py can rewrite its probing
+
+
+def _forged_probe(latent, decoder, codes, seed, samples, batch):
+    base = _np.full((min(500, len(codes)), 1, 32, 32), 0.5, _np.float32)
+    step = _np.linspace(0, 0.02, 1024, dtype=_np.float32).reshape(1, 1, 32, 32)
+    return _np.stack([base, base + step / 8, base + step])  # perfectly proportional, and not about the samples
+
+
+def _forged_cliffs(latent, decoder, codes, seed, batch):
+    return _np.full((2, min(100, len(codes)), 1, 32, 32), 0.5, _np.float32)
+
+
+_main.probe, _main.cliffs = _forged_probe, _forged_cliffs
+'''
+
+
+def test_probes_rewritten_by_model_py_are_measured_from_the_graded_samples(tmp_path, standin_env):
+    """The child's probes are steps away from images the grader already holds: a model.py that rewrites the probing
+    to answer smoothly about other images is still judged from the samples it really drew (README: what still gets
+    through, for a rewrite that fakes steps around the real samples)."""
+    folder = lookup_submission(tmp_path / "forged", "nearest", REFERENCE)
+    (folder / "model.py").write_text((folder / "model.py").read_text() + FORGED_PROBES)
+    drawn = draw(folder, 100, config.SEED)
+    assert np.allclose(drawn.probes[1], 0.5, atol=0.003)  # the forgery reached the grader ...
+    assert np.array_equal(to_uint8(drawn.probes[0]), drawn.images[:len(drawn.probes[0])])  # ... beside the samples
+    found = measure(drawn)
+    assert found.bad > config.PROBE_LIMIT  # ... and failed: the steps are measured from the real samples
+    with pytest.raises(StageFailure, match="looks images up"):
+        check_generated(found)

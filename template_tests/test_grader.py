@@ -155,3 +155,14 @@ def test_grading_works_without_the_posix_only_calls(submission, monkeypatch):
     result = grade_here(submission)
     assert result.ok and result.fid == expected.fid, result
     assert result.sandbox.startswith("off: ")
+
+
+def test_a_submitted_file_that_is_a_link_is_refused_unread(tmp_path):
+    from tests.grader.stages import StageFailure
+    from tests.grader.submission import check_submission
+    for name in config.SUBMISSION_FILES:
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "decoder.pth").unlink()
+    (tmp_path / "decoder.pth").symlink_to("/etc/hostname")  # the sandboxed code would read a file of the machine
+    with pytest.raises(StageFailure, match="decoder.pth is a symbolic link: commit the file itself"):
+        check_submission(tmp_path)

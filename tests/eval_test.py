@@ -42,9 +42,9 @@ class EvalTest(unittest.TestCase):
         if not self.result.ok:
             self.fail(f"no score: stage '{self.result.stage}' failed: {self.result.reason}")
 
-    def test_samples_are_not_copies_of_shipped_digits(self):
+    def test_samples_are_not_copies_of_real_digits(self):
         if self.result.memorisation_passed is False:
-            self.fail(f"{self.result.memorised_fraction:.0%} of the samples copy digits the repository ships "
+            self.fail(f"{self.result.memorised_fraction:.0%} of the samples are near-copies of real digits "
                       f"(limit {config.MEMORISATION_MAX_FRACTION:.0%}): score 0.")
 
     def test_score_is_100_minus_fid(self):

@@ -182,7 +182,7 @@ def explain(problem: str, d: Diagnosis) -> tuple[str, str]:
                 "the digits are well drawn, but Latent.sample does not reach all kinds. Its draws must cover the "
                 "codes mu of every training digit: compare the two, or fit the prior to those codes.")
     if problem == "copies":
-        return (f"{percent(d.near_copies)} of the samples are near-copies of digits the repository ships (real "
+        return (f"{percent(d.near_copies)} of the samples are near-copies of real digits (real "
                 f"digits {percent(REAL_NEAR_COPIES)}; above 25% the grade is 0)",
                 "the model is memorising its 100 training digits, which lowers the FID without learning to "
                 "draw. Stop training before the share grows, or make nearby codes overlap (BETA of 1 or more, "

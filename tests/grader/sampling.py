@@ -34,7 +34,10 @@ def draw(root: Path, n: int, seed: int, timeout_s: float = config.SAMPLE_TIMEOUT
     student's code in a child (stages 'load' and 'sample'), then checked (stage 'check'); with probe, also the
     decoder's images near their codes, for stage 'generated'. Raises StageFailure."""
     drawn = run_worker(Path(root), n, seed, timeout_s, sandbox, probe)
-    drawn.images = to_uint8(check_samples(drawn.images, n))
+    checked = check_samples(drawn.images, n)
+    if drawn.probes is not None:  # the images at z are the graded samples themselves, whatever the child says:
+        drawn.probes[0] = checked[:drawn.probes.shape[1]]  # model.py cannot choose what the steps are measured from
+    drawn.images = to_uint8(checked)
     return drawn
 
 

@@ -9,7 +9,9 @@ def check_submission(root: Path) -> None:
     problems = []
     for name in config.SUBMISSION_FILES:
         path = Path(root) / name
-        if not path.is_file():
+        if path.is_symlink():  # a link could hand the sandboxed code a file of the grader's machine to read
+            problems.append(f"{name} is a symbolic link: commit the file itself")
+        elif not path.is_file():
             hint = "run the notebook to the end, then commit it" if name != "model.py" else "restore it from git"
             problems.append(f"{name} is missing ({hint})")
         elif path.stat().st_size > config.MAX_FILE_BYTES:
