@@ -20,7 +20,7 @@ from data.make_data import calibration_set
 from instructor.train import train_like_the_notebook
 from tests.grader import config
 from tests.grader.fid import features, frechet_distance
-from tests.grader.memorisation import copy_report, prepare_bank
+from tests.grader.memorisation import SOURCES, copy_report, prepare_bank
 from tests.grader.pipeline import default_cache_dir, grade, prepare_instruments
 from tests.grader.sampling import draw
 from tests.grader.scoring import score_from_fid
@@ -47,8 +47,9 @@ def false_positives(tools, real: np.ndarray) -> float:
     MNIST digits, so they are taken out of the grader's bank (and its threshold measured again without them)."""
     known = {image.tobytes() for image in real}
     images, source = tools.bank.images, tools.bank.source
-    extra = np.array([image for image, where in zip(images, source) if where == 2 and image.tobytes() not in known])
-    bank = prepare_bank(images[source == 0], images[source == 1], extra.reshape(-1, 32, 32))
+    mnist, train, reference = (SOURCES.index(name) for name in ("mnist", "training", "reference"))
+    extra = np.array([image for image, where in zip(images, source) if where == mnist and image.tobytes() not in known])
+    bank = prepare_bank(images[source == train], images[source == reference], extra.reshape(-1, 32, 32))
     return copy_report(real, bank).fraction
 
 

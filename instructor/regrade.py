@@ -143,7 +143,12 @@ def write_state(out: Path, state: dict) -> None:
 def digest(paths: list[Path]) -> str:
     h = hashlib.sha256()
     for path in paths:
-        h.update(path.name.encode() + (hashlib.sha256(path.read_bytes()).digest() if path.is_file() else b"-"))
+        try:  # a student's file may be a link to anything, or unreadable: it hashes as such, never stops the class
+            data = (f"-> {os.readlink(path)}".encode() if path.is_symlink()
+                    else hashlib.sha256(path.read_bytes()).digest() if path.is_file() else b"-")
+        except OSError:
+            data = b"?"
+        h.update(path.name.encode() + data)
     return h.hexdigest()
 
 
@@ -166,8 +171,16 @@ def grader_digest() -> str:
 def files_under(folder: Path) -> dict[str, bytes]:
     if not folder.is_dir():
         return {}
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).digest() for p in folder.rglob("*")
-            if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"}
+    found = {}
+    for p in folder.rglob("*"):
+        if "__pycache__" in p.parts or p.suffix == ".pyc" or not (p.is_symlink() or p.is_file()):
+            continue
+        try:  # a link is compared as a link, never followed: the student's folder may point anywhere
+            found[p.relative_to(folder).as_posix()] = (f"-> {os.readlink(p)}".encode() if p.is_symlink()
+                                                       else hashlib.sha256(p.read_bytes()).digest())
+        except OSError:
+            found[p.relative_to(folder).as_posix()] = b"?"
+    return found
 
 
 def protected_changes(repo: Path) -> list[str]:
@@ -176,7 +189,8 @@ def protected_changes(repo: Path) -> list[str]:
     changed = []
     for top in PROTECTED:
         ours, theirs = files_under(ROOT / top), files_under(repo / top)
-        changed += [f"{top}/{name}" for name in sorted(ours.keys() | theirs.keys()) if ours.get(name) != theirs.get(name)]
+        changed += [f"{top}/{name}" for name in sorted(ours.keys() | theirs.keys())
+                    if ours.get(name) != theirs.get(name)]
     folders = {}
     for path in changed:
         folders.setdefault(path.rsplit("/", 1)[0], []).append(path)
@@ -188,14 +202,23 @@ def grade_files(repo: Path, out: Path, tools, work: Path) -> tuple[Result, str]:
     """Grade one submission (grade() never raises, whatever the repository holds); keep its sample grid and a
     strip of samples for the contact sheet. Returns the result and a digest of its samples ('' when none)."""
     from tests.grader.pipeline import grade  # torch: imported only where something is graded (merge needs none)
+    from tests.grader.stages import StageFailure
     with tempfile.TemporaryDirectory(prefix="grading-", dir=work) as tmp:
         sample_dir = Path(tmp) / "sample"
-        result = grade(repo, sample_dir=sample_dir, result_csv=None, tools=tools)
-        samples = sorted(sample_dir.glob("*.png"))
-        if samples:
-            publish(out / "samples" / f"{repo.name}.png", (sample_dir / "grid" / "samples.png").read_bytes())
-            publish(out / "samples" / f"{repo.name}.npy", npy_bytes(load_folder(sample_dir)[:STRIP]))
-        return result, digest(samples) if samples else ""
+        try:
+            result = grade(repo, sample_dir=sample_dir, result_csv=None, tools=tools)
+            samples = sorted(sample_dir.glob("*.png"))
+            if samples:
+                publish(out / "samples" / f"{repo.name}.png", (sample_dir / "grid" / "samples.png").read_bytes())
+                publish(out / "samples" / f"{repo.name}.npy", npy_bytes(load_folder(sample_dir)[:STRIP]))
+                return result, digest(samples)
+        except Exception as error:  # one repository never stops the class: it gets a row with the reason
+            result = Result()
+            result.fail(StageFailure("submission", f"the regrade could not grade this repository "
+                                                   f"({type(error).__name__}: {error}); please look at it"))
+        for name in PICTURES:  # no samples this time: an earlier run's pictures must not stand beside this row
+            (out / name.format(repo.name)).unlink(missing_ok=True)
+        return result, ""
 
 
 OUTPUTS = ("feedback/{}.md", "samples/{}.png", "samples/{}.npy")  # a repository's files, by its name
@@ -207,6 +230,8 @@ def copy_outputs(name: str, source: Path, out: Path, as_name: str = "", patterns
     for pattern in patterns:
         if (source / pattern.format(name)).is_file():
             publish(out / pattern.format(as_name or name), (source / pattern.format(name)).read_bytes())
+        else:  # none there: neither may an earlier run's be here
+            (out / pattern.format(as_name or name)).unlink(missing_ok=True)
 
 
 def row_for(repo: Path, result: Result, samples_digest: str, out: Path, grader: str, seconds: float) -> dict:

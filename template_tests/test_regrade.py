@@ -528,3 +528,32 @@ def test_killed_anywhere_and_run_again_it_equals_one_run(tmp_path, small_class, 
             assert set(state) == set(CLASS)
     assert not [p for p in out.rglob(f"*{PARTIAL}")], "a rerun deletes what a killed one left half-written"
     assert_same_class(out, one_run)
+
+
+# --- One repository never stops the class -----------------------------------------------------------------------
+
+def test_a_repository_that_cannot_be_graded_gets_a_row_and_loses_its_old_pictures(tmp_path, monkeypatch):
+    import tests.grader.pipeline as pipeline
+    from instructor.regrade import grade_files
+    out = tmp_path / "out"
+    (out / "samples").mkdir(parents=True)
+    (out / ".work").mkdir()
+    for stale in ("samples/ada.png", "samples/ada.npy"):  # from an earlier run, when ada still sampled
+        (out / stale).write_bytes(b"old")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+    monkeypatch.setattr(pipeline, "grade", broken)
+    result, samples = grade_files(tmp_path / "ada", out, tools=None, work=out / ".work")
+    assert result.status == "failed" and "could not grade this repository (RuntimeError: disk full)" in result.reason
+    assert samples == "" and not list((out / "samples").iterdir())
+
+
+def test_links_in_a_student_repository_are_never_followed(tmp_path):
+    from instructor.regrade import digest, files_under
+    repo = tmp_path / "ada"
+    (repo / "tests").mkdir(parents=True)
+    (repo / "model.py").symlink_to("/nonexistent/secret")
+    (repo / "tests" / "zeros.py").symlink_to("/dev/zero")  # read, it would never end
+    assert digest([repo / "model.py"]) != digest([tmp_path / "model.py"])  # a link is not a missing file ...
+    assert files_under(repo / "tests") == {"zeros.py": b"-> /dev/zero"}  # ... and is compared as a link
