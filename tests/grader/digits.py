@@ -10,12 +10,13 @@ copied training digit can be told apart, and its labels say which digits a model
     labels = classify(images, net)  # uint8 [N, 32, 32] -> int64 [N], 0..9
 """
 import functools
-import hashlib
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
+
+from .weights import sha256_of
 
 WEIGHTS = Path(__file__).with_name("digit_classifier.pth")
 WEIGHTS_SHA256 = "64b4c1ea38e140888c8d6fb1e256f72a11a4e2c87e759afbb43144d2b07c968b"
@@ -46,10 +47,6 @@ class DigitNet(nn.Module):
 
     def forward(self, x):
         return self.head(self.embed(x))
-
-
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def load_digit_net(path: Path = WEIGHTS, sha256: str = WEIGHTS_SHA256) -> DigitNet:
