@@ -82,7 +82,7 @@ def grade_line(since: float) -> str:
     result = Result.read(path)
     if not result.ok:
         return f"no score ({result.stage or '?'}): {result.reason}"
-    line = f"FID {result.fid:.2f}  ->  score {result.score:.2f} / 100"
+    line = f"FID {result.fid:.2f}  ->  score {result.score:.2f} / 100{result.caveat}"
     return line + (f"\n  {result.note}" if result.note else "")
 
 

@@ -103,7 +103,7 @@ class OpenVinoInception:
 def backends_part(weights) -> str:
     images = load_folder(config.REFERENCE_DIR)[:BACKEND_IMAGES]
     half = BACKEND_IMAGES // 2
-    eager = TorchInception(weights)
+    eager = TorchInception(weights.state_dict)
     makers = [
         ("PyTorch, channels_last (eager)", lambda: eager, ("torch",)),
         ("torch.compile (inductor)", lambda: CompiledInception(weights), ("torch",)),

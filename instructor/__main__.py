@@ -45,28 +45,30 @@ def starter(args) -> int:
 
 def regrade(args) -> int:
     from instructor.regrade import RegradeError, regrade as run
+    from tests.grader.stages import measured
     try:
         rows = run(args.submissions, args.out, args.jobs, args.slice, args.require_sandbox)
     except (RegradeError, OSError) as error:
         print(f"regrade: {error}", file=sys.stderr)
         return 1
-    graded = [r for r in rows if r["status"] == "ok"]
+    graded = [r for r in rows if measured(r["status"])]
     print(f"\n{len(rows)} repositories, {len(graded)} with a score; wrote {args.out / 'gradebook.csv'}, "
           f"{args.out / 'feedback'}/, {args.out / 'contact-sheet.png'}")
     for row in rows:
-        if row["status"] != "ok":
+        if not measured(row["status"]):
             print(f"  {row['repo']}: 0 ({row['stage']}: {row['reason']})")
     return 0
 
 
 def merge(args) -> int:
     from instructor.merge import MergeError, merge as run, summary_markdown
+    from tests.grader.stages import measured
     try:
         merged = run(args.parts, args.out)
     except (MergeError, OSError, ValueError) as error:
         print(f"merge: {error}", file=sys.stderr)
         return 1
-    graded = [r for r in merged.rows if r["status"] == "ok"]
+    graded = [r for r in merged.rows if measured(r["status"])]
     print(f"{len(merged.parts)} parts, {len(merged.rows)} repositories, {len(graded)} with a score; wrote "
           f"{args.out / 'gradebook.csv'}, {args.out / 'feedback'}/, {args.out / 'contact-sheet.png'}")
     if merged.missing:

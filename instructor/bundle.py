@@ -96,13 +96,13 @@ def ship_features(folder: Path) -> str:
     from tests.grader.memorisation import cache_file
     from tests.grader.pipeline import default_cache_dir, prepare_instruments
     # from this machine's cache when it is warm; the jobs' copy check knows MNIST, so the threshold shipped must too
-    tools = prepare_instruments(default_cache_dir(), require_mnist=True)
+    tools = prepare_instruments(default_cache_dir(), of_record=True)
     if tools.error:
         return f"no Inception features shipped ({tools.error}): each job computes them, about 75 s"
     folder.mkdir(parents=True)
     for digits in (config.REFERENCE_DIR, config.TRAIN_DIR):
         shutil.copy(cache_path(tools.weights, digits, default_cache_dir()), folder)
-    shipped = f"Inception features shipped (weights: {tools.weights.label})"
+    shipped = f"Inception features shipped (network: {tools.weights.network})"
     if tools.copy_error:
         return f"{shipped}; the copy check's threshold not shipped ({tools.copy_error}): each job measures it, ~20 s"
     shutil.copy(cache_file(tools.bank, default_cache_dir()), folder)

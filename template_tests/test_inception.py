@@ -14,7 +14,7 @@ DIGITS = load_folder(ROOT / "tests" / "reference")[::100]  # one of each class, 
 
 @pytest.fixture(scope="module")
 def eager(instruments):
-    return inception.TorchInception(instruments.weights)
+    return inception.TorchInception(instruments.weights.state_dict)
 
 
 def test_the_grader_runs_onnx_runtime_with_pytorchs_features(instruments, eager):

@@ -5,6 +5,7 @@ import sys
 import yaml
 
 from template_tests.conftest import ROOT, run
+from tests.grader.stages import NETWORK_ESTIMATE
 
 
 def test_calibrate_prints_one_table_of_the_documented_shape(tmp_path, grader_env, calibration_digits):
@@ -13,7 +14,7 @@ def test_calibrate_prints_one_table_of_the_documented_shape(tmp_path, grader_env
                ROOT, {**grader_env, "GITHUB_STEP_SUMMARY": str(summary)}, 1200)
     assert done.returncode == 0, done.stderr[-3000:]
     table = summary.read_text()
-    assert table in done.stdout and "UNOFFICIAL stand-in" in table.splitlines()[0]
+    assert table in done.stdout and NETWORK_ESTIMATE in table.splitlines()[0]
     for row in ("floor: 100 real digits not in the repository", "the notebook's baseline (2 epochs)",
                 "score over 2 sampling seeds", "anchor: the 100 training digits replayed", "grading the baseline"):
         assert row in table, row

@@ -71,7 +71,7 @@ def test_regrade_a_class(tmp_path, trained_repo, grader_env):
     assert list(rows) == ["ada", "bob", "cyd", "dan"]
     assert len(rows["ada"]["commit"]) == 40 and rows["bob"]["commit"] == ""
     for name in ("ada", "bob", "cyd"):
-        assert rows[name]["status"] == "ok" and int(rows[name]["points"]) == expected, rows[name]
+        assert rows[name]["status"] == "estimate" and int(rows[name]["points"]) == expected, rows[name]
     # dan broke model.py but kept the very same weight files: byte-identical, so named too
     assert set(rows["ada"]["same_weights_as"].split(";")) == {"bob", "cyd", "dan"}
     assert rows["cyd"]["protected_changes"] == "tests/reference/0000.png"  # shown, and the grade is unchanged
@@ -127,7 +127,7 @@ def one_run(tmp_path_factory, small_class, grader_env) -> Path:
     done = run(small_n("regrade", small_class, "--out", out), ROOT, grader_env, 900)
     assert done.returncode == 0, done.stderr[-3000:]
     rows = gradebook(out)
-    assert [rows[name]["status"] for name in CLASS] == ["ok", "ok", "ok", "failed"], rows
+    assert [rows[name]["status"] for name in CLASS] == ["estimate", "estimate", "estimate", "failed"], rows
     assert rows["ada"]["same_weights_as"] == "bob;dan" and rows["cyd"]["same_weights_as"] == ""
     return out
 
@@ -377,7 +377,7 @@ def check_outputs(out: Path, repos: tuple = CLASS) -> dict:
     assert set(state) <= set(repos)
     for name, entry in state.items():
         assert entry["row"]["repo"] == name and (out / "feedback" / f"{name}.md").is_file()
-        if entry["row"]["status"] == "ok":
+        if entry["row"]["status"] != "failed":
             assert (out / "samples" / f"{name}.png").is_file() and (out / "samples" / f"{name}.npy").is_file()
     if (out / "gradebook.csv").exists():
         text = (out / "gradebook.csv").read_text()

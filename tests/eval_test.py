@@ -53,7 +53,7 @@ class EvalTest(unittest.TestCase):
         fid, score = self.result.fid, self.result.score
         self.assertTrue(math.isfinite(fid) and fid >= 0, f"FID {fid} is not a distance")
         self.assertAlmostEqual(score, score_from_fid(fid), places=3)
-        print(f"\nScore: {score:.2f} / 100", flush=True)
+        print(f"\nScore: {score:.2f} / 100{self.result.caveat}", flush=True)
 
 
 if __name__ == "__main__":

