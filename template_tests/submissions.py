@@ -110,9 +110,12 @@ def lookup_submission(folder: Path, kind: str, images: np.ndarray) -> Path:
     return make_submission(folder, LOOKUP % (what, len(images), len(images), forward), fill)
 
 
+LATENT_SIZE = ("class Latent(Latent):\n    def __init__(self):\n        super().__init__(%d)\n\n\n"
+               "class Decoder(Decoder):\n    def __init__(self):\n        super().__init__(%d)\n")
 HONEST = {  # name: code added to the baseline's model.py; trained briefly by train_variant
-    "latent-16": "class Latent(Latent):\n    def __init__(self):\n        super().__init__(16)\n\n\n"
-                 "class Decoder(Decoder):\n    def __init__(self):\n        super().__init__(16)\n",
+    "latent-2": LATENT_SIZE % (2, 2),
+    "latent-16": LATENT_SIZE % (16, 16),
+    "latent-32": LATENT_SIZE % (32, 32),
     "bn-dropout": """
 class Decoder(Decoder):
     # BatchNorm after each transposed convolution, and dropout: both in eval() when the grader samples.
@@ -270,3 +273,52 @@ def narrowed_submission(folder: Path, trained: Path, classes: tuple[int, ...]) -
         with torch.no_grad():
             modules["latent"].centres.copy_(modules["latent"].mu(modules["encoder"](chosen)))
     return make_submission(folder, NARROW_PRIOR % len(chosen), fill)
+
+
+def augmented(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """The 100 digits as an honest student augments them: a shift of up to 2 px, a rotation of up to 10 degrees,
+    and a small elastic warp (a smooth random displacement of about 1 px)."""
+    n = len(batch)
+    angle = (torch.rand(n, generator=generator) * 2 - 1) * np.pi / 18
+    shift = (torch.rand(n, 2, generator=generator) * 2 - 1) * 2 / 16
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
+    grid = F.affine_grid(theta, batch.shape, align_corners=False)
+    warp = F.interpolate(torch.randn(n, 2, 4, 4, generator=generator), size=32, mode="bicubic", align_corners=False)
+    grid = grid + warp.permute(0, 2, 3, 1) * (1.0 / 16)
+    return F.grid_sample(batch, grid, align_corners=False, padding_mode="zeros")
+
+
+def train_on(folder: Path, digits: np.ndarray, steps: int, name: str = "", seed: int = 0, start: Path | None = None,
+             augment: bool = False) -> Path:
+    """A submission trained the notebook's way (Adam 1e-3, shuffled epochs in batches of 32, vae_loss) for steps
+    steps on digits (uint8 [N, 32, 32]): the baseline or a variant of HONEST, from fresh modules or from the
+    weights in start (fine-tuning), with augmentation or not. What a student who breaks the data rule would run,
+    too: digits other than the 100."""
+    folder = make_submission(folder, HONEST.get(name, ""))
+    variant = load_model(folder)
+    torch.manual_seed(seed)
+    modules = [variant.Encoder(), variant.Latent(), variant.Decoder()]
+    names = ("encoder", "latent", "decoder")
+    if start is not None:
+        for module, part in zip(modules, names):
+            module.load_state_dict(torch.load(Path(start) / f"{part}.pth", weights_only=True))
+    optimiser = torch.optim.Adam([p for m in modules for p in m.parameters()], lr=1e-3)
+    x = torch.from_numpy(digits).float().div(255)[:, None]
+    generator = torch.Generator().manual_seed(seed)
+    done = 0
+    while done < steps:
+        for batch in x[torch.randperm(len(x))].split(32):
+            batch = augmented(batch, generator) if augment else batch
+            z, mu, logvar = modules[1](modules[0](batch))
+            loss = variant.vae_loss(batch, modules[2](z), mu, logvar)[0]
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            done += 1
+            if done == steps:
+                break
+    for module, part in zip(modules, names):
+        module.eval()
+        torch.save(module.state_dict(), folder / f"{part}.pth")
+    return folder

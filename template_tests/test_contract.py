@@ -72,7 +72,7 @@ def test_renderings_show_every_labelled_key():
 
 
 def test_the_readme_names_the_stages_in_order():
-    numbered = re.findall(r"^\d+\. \*\*(\w+)\*\*", (ROOT / "README.md").read_text(), re.M)
+    numbered = re.findall(r"^\d+\. \*\*([\w-]+)\*\*", (ROOT / "README.md").read_text(), re.M)
     assert tuple(numbered[:len(STAGE_NAMES)]) == STAGE_NAMES and numbered[len(STAGE_NAMES):] == ["score"]
 
 

@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from .sandbox import Sandbox, end
 
 
@@ -70,14 +72,16 @@ def read_output(path: Path, limit: int) -> bytes:
 
 @contextmanager
 def run_child(worker: Path, root: Path, files: tuple[str, ...], args: list[str], timeout_s: float,
-              sandbox: Sandbox):
+              sandbox: Sandbox, inputs: dict | None = None):
     """Run `python worker SUBMISSION OUT *args UID` (UID empty without a sandbox); yield a Finished, whose out
-    folder lives until the block ends."""
+    folder lives until the block ends. inputs: {name: numpy array}, saved as OUT/name.npy for the child to read."""
     with tempfile.TemporaryDirectory(prefix="vae-grader-", dir="/tmp" if sandbox.uid else None) as tmp:
         scratch = Path(tmp)
         os.chmod(scratch, 0o711)  # the sandbox user may pass through, not list
         out = scratch / "out"
         out.mkdir()
+        for name, array in (inputs or {}).items():
+            np.save(out / f"{name}.npy", array, allow_pickle=False)
         argv = [sys.executable, str(worker), str(copy_submission(root, scratch, files)), str(out), *args,
                 str(sandbox.uid or "")]
         argv, env = sandbox.command(argv, child_env(out))

@@ -46,3 +46,14 @@ PROBE_LIMIT = 0.10                     # share of points that may be bad, in eac
 # Copies (memorisation.py: the check, its constants and its threshold, measured on the bank itself; calibration in
 # README, What protects the grade): too many near-copies of real digits and the FID score is void.
 MEMORISATION_MAX_FRACTION = 0.25
+
+# Learned from the 100 digits only (inversion.py in the child, learned_from.py in the grader; calibration in README,
+# What protects the grade): how well the decoder explains the training digits, the reference digits and MNIST.
+INVERSION_DIGITS = 200       # of each set: training (all 100 of them), reference, unseen (MNIST)
+INVERSION_LR = 0.3           # Adam on the code, in units of the graded codes' spread
+INVERSION_STEPS = 10         # from each digit's best start (~4 s for 500 digits in the child, 1 core)
+INVERSION_PROBE_STEP = 1e-2  # a tiny step down the gradient, in units of the codes' spread: a network's value falls
+INVERSION_MIN_IMPROVED = 0.75  # share of digits it must improve (a gradient pointing anywhere: about half)
+LEARNED_ANYTHING = 0.85      # explained no better than this x by the mean training digit: learned nothing, not judged
+LEARNED_MIN_TRAINING_ADVANTAGE = 1.15   # reference / training: honest models 1.21 and up, trained on more 0.99-1.05
+LEARNED_MAX_REFERENCE_ADVANTAGE = 1.10  # unseen / reference: honest models 0.95-1.02, trained on them 1.21

@@ -1,5 +1,5 @@
-"""The grade, top to bottom: submission -> load & sample (child) -> check -> generated -> copies -> measure -> score
--> report.
+"""The grade, top to bottom: submission -> load & sample (child) -> check -> generated -> copies -> learned-from ->
+measure -> score -> report.
 Each stage either passes or stops the grade with one line a student can act on (stages.py names them); the
 grader itself never raises."""
 import shutil
@@ -16,7 +16,9 @@ from .fid import cached_features, features, frechet_distance, kernel_inception_d
 from .generated import check_generated, measure
 from .images import grid, load_folder, save_folder
 from .inception import load_inception
-from .memorisation import Bank, copy_report, load_bank
+from .learned_from import Asked, ask, check_learned_from
+from .learned_from import measure as explained_by
+from .memorisation import SOURCES, Bank, copy_report, load_bank
 from .mnist import MnistError
 from .sampling import draw
 from .scoring import score_from_fid
@@ -75,6 +77,15 @@ def prepare_instruments(cache_dir: Path, of_record: bool = False) -> Instruments
     return tools
 
 
+def digits_to_explain(tools: Instruments, seed: int) -> Asked:
+    """For stage 'learned-from': the training and reference digits, and MNIST's where the copy check has it."""
+    if tools.bank is not None and (tools.bank.source == SOURCES.index("mnist")).any():
+        unseen, label = tools.bank.images[tools.bank.source == SOURCES.index("mnist")], "MNIST"
+    else:
+        unseen, label = np.zeros((0, 32, 32), np.uint8), "none (no MNIST)"
+    return ask(tools.train_images, tools.reference_images, unseen, label, seed)
+
+
 def forget_previous_outputs(sample_dir: Path, result_csv: Path | None) -> None:
     """Nothing stale (or committed) can be graded: this run's outputs are written from nothing."""
     shutil.rmtree(sample_dir, ignore_errors=True)
@@ -112,7 +123,8 @@ def grade(root: Path = config.ROOT, n_samples: int = config.N_SAMPLES, seed: int
         stage = "sample"
         jail = sandbox.choose()
         result.sandbox = jail.label
-        drawn = draw(root, n_samples, seed, timeout_s, jail)
+        asked = digits_to_explain(tools, seed)
+        drawn = draw(root, n_samples, seed, timeout_s, jail, explain=asked.digits)
         images = drawn.images
         write_samples(images, sample_dir)
         stage = "generated"
@@ -133,6 +145,14 @@ def grade(root: Path = config.ROOT, n_samples: int = config.N_SAMPLES, seed: int
                                          f"(copied from {copies.copied()}; limit "
                                          f"{config.MEMORISATION_MAX_FRACTION:.0%}): the model replays real "
                                          "digits instead of generating new ones.")
+        stage = "learned-from"
+        explained = explained_by(drawn, asked)
+        result.explained_training, result.explained_reference = explained.training, explained.reference
+        result.explained_unseen, result.unseen_digits = explained.unseen, asked.unseen_label
+        result.explained_by_mean = explained.by_mean
+        result.training_advantage, result.reference_advantage = (explained.training_advantage,
+                                                                 explained.reference_advantage)
+        check_learned_from(explained)
         stage = "measure"
         # A missing or untrusted weights file is reported only now, after the student's code has run: a student
         # without the weights (offline, say) still learns whether the model loads, samples and passes the checks.

@@ -5,7 +5,8 @@ It loads the three state dicts with weights_only=True (a pickle payload is refus
 a UID, becomes that unprivileged user for good (sandbox.py) before any student code runs. It builds the modules
 from SUBMISSION/model.py (a copy: the repository itself is not reachable), draws N samples through Latent.sample
 and Decoder with a fixed seed, and writes OUT/samples.npy; with PROBE "probe", then the images the decoder gives
-near those codes (probes.py) in OUT/probes.npy and OUT/cliffs.npy. Whatever goes wrong, it writes
+near those codes (probes.py) in OUT/probes.npy and OUT/cliffs.npy, and, given OUT/explain.npy (real digits), the
+codes that explain them best (inversion.py) in OUT/inverted_*.npy. Whatever goes wrong, it writes
 OUT/status.json: {"stage": ..., "reason": one line}. The grade is computed by the parent, from the arrays alone.
 """
 import json
@@ -19,10 +20,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from inversion import invert
 from probes import cliffs, probe
 from sandbox import become  # this script's own folder is first on sys.path
 from stages import StageFailure  # the parent reads stage and reason back from status.json
 
+INVERTED = ("inverted_codes", "inverted_images", "inverted_before", "inverted_stepped", "inverted_gradient")
 MODULES = (("encoder.pth", "Encoder"), ("latent.pth", "Latent"), ("decoder.pth", "Decoder"))
 
 
@@ -142,12 +145,27 @@ def probe_near(latent, decoder, codes: torch.Tensor, seed: int, samples: np.ndar
     return ""
 
 
+def explain_digits(modules: dict, codes: torch.Tensor, seed: int, samples: np.ndarray, digits: np.ndarray,
+                   out: Path) -> str:
+    """Writes OUT/inverted_{codes,images,before,stepped,gradient}.npy for the digits; returns '' or, when the
+    decoder cannot be asked, why."""
+    try:
+        found = invert(modules["Decoder"], codes, samples, digits, seed)
+        for name, array in zip(INVERTED, found):
+            np.save(out / f"{name}.npy", np.asarray(array, np.float32), allow_pickle=False)
+    except Exception as error:
+        return short(error)
+    return ""
+
+
 def main(root: str, out: str, n: str, seed: str, batch: str, probe_too: str, uid: str = "") -> None:
     root, out = Path(root), Path(out)
     torch.set_num_threads(1)  # the same arithmetic on every run and every machine's core count
     torch.use_deterministic_algorithms(True, warn_only=True)
     try:
         states = {cls: read_state_dict(root / filename) for filename, cls in MODULES}
+        asked = out / "explain.npy"  # read before any student code runs
+        digits = np.load(asked, allow_pickle=False) if asked.exists() else None
         drop_privileges(uid, out)
         modules = build(root)
         for filename, cls in MODULES:
@@ -158,6 +176,8 @@ def main(root: str, out: str, n: str, seed: str, batch: str, probe_too: str, uid
         if probe_too == "probe":  # after the graded samples exist: they are never drawn again
             status["probe_error"] = probe_near(modules["Latent"], modules["Decoder"], codes, int(seed), samples,
                                                int(batch), out)
+            if digits is not None:
+                status["inversion_error"] = explain_digits(modules, codes, int(seed), samples, digits, out)
     except StageFailure as failure:
         status = {"stage": failure.stage, "ok": False, "reason": failure.reason}
     except BaseException as error:  # SystemExit from model.py included

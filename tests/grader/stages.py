@@ -20,6 +20,7 @@ STAGES = (
     ("check", "the samples have the right shape and pixel values"),
     ("generated", "the decoder computes its images: they change smoothly with z, as a network's do"),
     ("copies", "the samples are not near-copies of real digits"),
+    ("learned-from", "the model learned from the 100 training digits only"),
     ("measure", "the FID was measured"),
 )
 STAGE_NAMES = tuple(name for name, _ in STAGES)
@@ -77,6 +78,14 @@ class Result:
     copies_reference: float | None = key(float)
     copies_mnist: float | None = key(float)
     copy_bank: str = key(str, "copy check's digits", default="")
+    # How well the decoder explains real digits (learned_from.py): each set's median value, and their ratios.
+    explained_training: float | None = key(float, "explained: training digits", "{:.2f}")
+    explained_reference: float | None = key(float, "explained: reference digits", "{:.2f}")
+    explained_unseen: float | None = key(float, "explained: unseen digits", "{:.2f}")
+    explained_by_mean: float | None = key(float, "explained: reference by the mean digit", "{:.2f}")
+    unseen_digits: str = key(str, "unseen digits", default="")
+    training_advantage: float | None = key(float, "training advantage", "{:.2f}x", summary=True)
+    reference_advantage: float | None = key(float, "reference advantage", "{:.2f}x", summary=True)
     # Diagnostics beside the score, never part of it (feedback.py): in the features of a digit classifier.
     digit_fid: float | None = key(float, "digit FID (a guide)", "{:.1f}", summary=True)
     realism: float | None = key(float, "realism", "{:.0%}", summary=True)
