@@ -67,9 +67,16 @@ def invert(decoder, codes: torch.Tensor, samples: np.ndarray, digits: np.ndarray
     """digits uint8 [K, 32, 32] -> the best codes found, in the graded codes' units [K, dim]; the decoder's images
     there, float32 [K, 1, 32, 32]; and, from each digit's best start, its value there, its value a tiny step down
     its gradient, and the norm of the fit's gradient [K] (from these the parent judges whether the decoder's
-    gradients exist and point downhill, as a network's do)."""
+    gradients exist and point downhill, as a network's do). In the grader's sampling batches: a decoder that
+    samples in batches of SAMPLE_BATCH is asked in batches of that size too."""
     torch.manual_seed(seed)  # for decoders that draw noise of their own
     codes = codes.detach().float().cpu()
+    found = [invert_batch(decoder, codes, samples, digits[start:start + config.SAMPLE_BATCH])
+             for start in range(0, len(digits), config.SAMPLE_BATCH)]
+    return tuple(np.concatenate(arrays) for arrays in zip(*found))
+
+
+def invert_batch(decoder, codes: torch.Tensor, samples: np.ndarray, digits: np.ndarray) -> tuple[np.ndarray, ...]:
     x = torch.from_numpy(digits).float().div(255)[:, None]
     m, s = codes.mean(0), spread(codes)
     begin = torch.stack(starts(codes, samples, x))
