@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
 from data.make_data import unshipped_set  # noqa: E402
-from template_tests.submissions import (REFERENCE, TRAIN, make_submission, mixture_prior_submission,  # noqa: E402
-                                        smooth_lookup_submission, train_on)
+from template_tests.submissions import (REFERENCE, TRAIN, lookup_submission, make_submission,  # noqa: E402
+                                        mixture_prior_submission, smooth_lookup_submission, train_on)
 from tests.grader import config  # noqa: E402
 from tests.grader.fid import features, frechet_distance  # noqa: E402
 from tests.grader.images import load_folder  # noqa: E402
@@ -57,6 +57,10 @@ def models(out: Path, unshipped: np.ndarray) -> dict:
         "MNIST, then fine-tuned on the 100": (False, lambda f: train_on(
             f, TRAIN, steps, start=train_on(out / "_mnist-pretrained", unshipped, 5 * steps))),
         "stored MNIST digits, blended smoothly": (False, lambda f: smooth_lookup_submission(f, unshipped[:500])),
+        "stored MNIST digits, looked up by a hash of z": (False, lambda f: lookup_submission(f, "hash",
+                                                                                             unshipped[:500])),
+        "stored training digits, looked up by the nearest code": (False, lambda f: lookup_submission(f, "nearest",
+                                                                                                     TRAIN)),
     }
 
 
