@@ -1,2 +1,2 @@
-"""The instructors' tools for assignment 09: `python -m instructor bundle | regrade | calibrate` (README, For
-instructors). Nothing here runs on a student's push."""
+"""The instructors' tools for assignment 09: `python -m instructor starter | bundle | regrade | merge | calibrate`
+(INSTRUCTORS.md). Nothing here runs on a student's push."""

@@ -1,4 +1,5 @@
-"""python -m instructor <command>: the instructors' entry point (README, For instructors)."""
+"""python -m instructor <command>: the instructors' entry point, one command per tool: starter, bundle, regrade,
+merge, calibrate (INSTRUCTORS.md)."""
 import argparse
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ Next, in your classroom50 repository:
        result_autograding.csv
      and, under Advanced settings, the runtime to {"python": "3.12"};
   3. delete .github/workflows/classroom.yml from the template repository, so that a push is not graded twice
-     (README, For instructors: Classroom 50).
+     (INSTRUCTORS.md, Classroom 50).
 """
 
 

@@ -21,8 +21,8 @@ MAX_FILE_BYTES = 50 * 1024 * 1024  # GitHub warns at 50 MB; the baseline's three
 N_SAMPLES = 500
 SEED = 2024
 SAMPLE_BATCH = 100
-# Importing torch, sampling the baseline and probing it (stage 'generated': 2 x 500 + 9 x 100 more decodes)
-# takes ~6 s; a submission past this is hung.
+# Importing torch, sampling the baseline, probing it (stage 'generated': 2 x 500 + 10 x 100 more decodes) and
+# asking it about 500 real digits (stage 'learned-from': 10 steps) takes ~10 s; a submission past this is hung.
 SAMPLE_TIMEOUT_S = 300
 
 # FID: pytorch-fid's Inception, 2048-d pool features, compared with the 1,000 held-out reference digits.

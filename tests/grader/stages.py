@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 # (name, what passing it means), in the order the pipeline runs them. The names are what students read in
-# "stage 'copies': ..." and what Classroom 50 lists as tests; the README numbers them the same way.
+# "stage 'copies': ..." and what Classroom 50 lists as tests; the README numbers them in this order, then "score".
 STAGES = (
     ("submission", "the five files are there and not oversized"),
     ("load", "the state dicts load into the modules of model.py"),
