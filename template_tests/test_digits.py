@@ -2,6 +2,7 @@
 features know digits, every diagnostic means what its name says, and the advice names the real problem of each
 kind of model (the README's table: real models sampled as the grader samples, and hand-made diagnoses)."""
 import hashlib
+import re
 
 import numpy as np
 import pytest
@@ -124,11 +125,14 @@ def test_the_baseline_has_no_problem_and_is_told_its_larger_gap(trained_repo, re
 
 def test_a_model_narrowed_to_one_or_two_classes_is_told_so(tmp_path, trained_repo, real, copy_bank):
     baseline = diagnosis_of(trained_repo[0], real, copy_bank)
-    for classes, words in (((1,), "only 1s"), ((1, 7), "no 0s")):
+    # Narrowed to the training 1s' codes, 89-91% of the samples read as 1s, depending on the CPU that trained the
+    # baseline (a 1 or two of the 100 decode as 2s): the advice says "only 1s" from 90% on, "many 1s" below.
+    for classes, words in (((1,), r"(only|many) 1s \(\d+%\)"), ((1, 7), r"no 0s")):
         d = diagnosis_of(narrowed_submission(tmp_path / f"narrow{len(classes)}", trained_repo[0], classes), real,
                          copy_bank)
         assert dg.problems(d)[0] == "narrow" and d.variety < baseline.variety / 10, dg.advice(d)
-        assert d.digit_fid > 3 * baseline.digit_fid and words in dg.advice(d) and "Latent.sample" in dg.advice(d)
+        assert d.digit_fid > 3 * baseline.digit_fid and re.search(words, dg.advice(d)), dg.advice(d)
+        assert "Latent.sample" in dg.advice(d)
 
 
 def test_a_blurry_model_is_told_so(tmp_path, real, copy_bank):
