@@ -46,9 +46,10 @@ def starter(args) -> int:
 
 def regrade(args) -> int:
     from instructor.regrade import RegradeError, regrade as run
+    from instructor.similarity import groups as similar_groups
     from tests.grader.stages import measured
     try:
-        rows = run(args.submissions, args.out, args.jobs, args.slice, args.require_sandbox)
+        rows = run(args.submissions, args.out, args.jobs, args.slice, args.require_sandbox, args.baseline)
     except (RegradeError, OSError) as error:
         print(f"regrade: {error}", file=sys.stderr)
         return 1
@@ -58,6 +59,8 @@ def regrade(args) -> int:
     for row in rows:
         if not measured(row["status"]):
             print(f"  {row['repo']}: 0 ({row['stage']}: {row['reason']})")
+    for group in similar_groups(rows):
+        print(f"  nearly the same model: {' ~ '.join(group)}")
     return 0
 
 
@@ -123,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
                        help="grade only part K of N (by a hash of each repository's name); join parts with merge")
     again.add_argument("--require-sandbox", action="store_true",
                        help="refuse to grade if the students' code would run as this user (as in the workflow)")
+    again.add_argument("--baseline", default="train", metavar="train|none|DIR",
+                       help="the template's baseline for similar_to: train it here once (default, cached), none, "
+                            "or a trained copy of this repository")
     again.set_defaults(run=regrade)
     join = commands.add_parser("merge", help="join the OUT_DIRs of regrade --slice into one class")
     join.add_argument("parts", type=Path, nargs="+", metavar="PART_DIR", help="a regrade's OUT_DIR, one per slice")

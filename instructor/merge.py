@@ -1,7 +1,8 @@
 """`python -m instructor merge PART_DIR... --out OUT_DIR [--summary FILE]`: join the outputs of a sliced regrade
 (`regrade --slice K/N`, one OUT_DIR per part, e.g. one per GitHub Actions job) into what one run over the whole
 class writes: gradebook.csv, feedback/, samples/, the contact sheet and state.json. Identical submissions are
-found across parts as one run finds them (same_weights_as: byte-identical weights or identical samples).
+found across parts as one run finds them (same_weights_as: byte-identical weights or identical samples), and so
+are nearly identical models (similar_to: every pair of the class, from the signatures each part kept).
 
 A part that is missing (a job that failed) is named, not guessed at: its students are not in the gradebook. The
 merged OUT_DIR is a regrade's own output folder: `regrade` into it later grades only what changed. Needs numpy
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import mean, median
 
+from instructor import baseline, similarity
 from instructor.regrade import copy_outputs, parse_slice, publish, sole_writer, write_gradebook, write_state
 from tests.grader.stages import measured
 
@@ -73,7 +75,7 @@ def merge(folders: list[Path], out: Path) -> Merged:
     if len(graders) > 1:
         raise MergeError(f"the parts were graded by {len(graders)} different graders (tests/grader/ or the digits "
                          "differ): regrade every part with one checkout")
-    for folder in (out, out / "feedback", out / "samples"):
+    for folder in (out, out / "feedback", out / "samples", out / similarity.FOLDER):
         folder.mkdir(parents=True, exist_ok=True)
     with sole_writer(out):
         state = {}
@@ -82,6 +84,7 @@ def merge(folders: list[Path], out: Path) -> Merged:
             copy_outputs(name, part.folder, out)
             state[name] = entry
         write_state(out, state)
+        keep_template_baseline(parts, out)
         rows = [state[name]["row"] for name in sorted(state)]  # the order one run writes: by repository name
         write_gradebook(rows, out)
         not_cloned = sorted({line for part in parts for line in part.not_cloned})
@@ -90,6 +93,16 @@ def merge(folders: list[Path], out: Path) -> Merged:
         else:
             (out / NOT_CLONED).unlink(missing_ok=True)
     return Merged(rows, parts, missing, not_cloned)
+
+
+def keep_template_baseline(parts: list[Part], out: Path) -> None:
+    """The template's baseline of the parts (one regrade: one baseline), or none if no part kept one."""
+    kept = [part.folder for part in parts if (part.folder / baseline.FILE).is_file()]
+    for name in (baseline.FILE, baseline.NOTE):
+        if kept and (kept[0] / name).is_file():
+            publish(out / name, (kept[0] / name).read_bytes())
+        else:
+            (out / name).unlink(missing_ok=True)
 
 
 def missing_parts(parts: list[Part]) -> list[str]:
@@ -124,6 +137,9 @@ def summary_markdown(merged: Merged, failures_shown: int = 100) -> str:
               for row in rows} - {""}
     lines.append(f"| identical submissions | {len(groups)} group(s)" +
                  "".join(f"<br>{group.replace(';', ' = ')}" for group in sorted(groups)[:20]) + " |")
+    near = similarity.groups(rows)
+    lines.append(f"| nearly the same model (similar_to) | {len(near)} group(s)" +
+                 "".join(f"<br>{' ~ '.join(group)}" for group in near[:20]) + " |")
     if merged.not_cloned:
         lines.append(f"| **could not be cloned** | **{len(merged.not_cloned)}**: "
                      + "; ".join(line.split("\t")[0] for line in merged.not_cloned[:20])

@@ -36,6 +36,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from tqdm import tqdm
 
+from instructor import similarity
+from instructor.baseline import keep_baseline
 from tests.grader import config, sandbox
 from tests.grader.images import load_folder
 from tests.grader.report import summary_markdown
@@ -49,7 +51,7 @@ except ImportError:  # Windows: no lock; run one regrade per OUT_DIR
 
 ROOT = config.ROOT
 COLUMNS = ("repo", "commit", "status", "stage", "reason", "fid", "kid", "score", "points", "memorised_fraction",
-           "protected_changes", "same_weights_as", "seconds")
+           "protected_changes", "same_weights_as", "similar_to", "seconds")
 PROTECTED = ("tests", ".github")
 STRIP = 16  # samples per student on the contact sheet
 SHEET_ROWS = 500  # students per contact sheet: a taller PNG is more than image viewers open
@@ -210,7 +212,9 @@ def grade_files(repo: Path, out: Path, tools, work: Path) -> tuple[Result, str]:
             samples = sorted(sample_dir.glob("*.png"))
             if samples:
                 publish(out / "samples" / f"{repo.name}.png", (sample_dir / "grid" / "samples.png").read_bytes())
-                publish(out / "samples" / f"{repo.name}.npy", npy_bytes(load_folder(sample_dir)[:STRIP]))
+                drawn = load_folder(sample_dir)
+                publish(out / "samples" / f"{repo.name}.npy", npy_bytes(drawn[:STRIP]))
+                publish(out / similarity.FOLDER / f"{repo.name}.npy", npy_bytes(similarity.signature(drawn)))
                 return result, digest(samples)
         except Exception as error:  # one repository never stops the class: it gets a row with the reason
             result = Result()
@@ -221,7 +225,7 @@ def grade_files(repo: Path, out: Path, tools, work: Path) -> tuple[Result, str]:
         return result, ""
 
 
-OUTPUTS = ("feedback/{}.md", "samples/{}.png", "samples/{}.npy")  # a repository's files, by its name
+OUTPUTS = ("feedback/{}.md", "samples/{}.png", "samples/{}.npy", similarity.FOLDER + "/{}.npy")  # by repo name
 PICTURES = OUTPUTS[1:]
 
 
@@ -266,6 +270,36 @@ def same_as(rows: list[dict]) -> None:
         row["same_weights_as"] = ";".join(sorted(twins - {row["repo"]}))
 
 
+SIMILAR = "**Nearly the same model as:** "  # the feedback's line, kept to the last run's similar_to
+
+
+def say_similar(row: dict, out: Path) -> None:
+    """The feedback says, in one line, which models draw nearly the same images as this one."""
+    path = out / "feedback" / f"{row['repo']}.md"
+    if not path.is_file():
+        return
+    text = path.read_text()
+    kept = "".join(line for line in text.splitlines(keepends=True) if not line.startswith(SIMILAR))
+    if row.get("similar_to"):
+        kept += (f"{SIMILAR}{row['similar_to']} (pixel RMSE between the two models' samples, draw by draw; models "
+                 f"trained apart are at least {similarity.APART_AT_LEAST})\n")
+    if kept != text:
+        publish(path, kept.encode())
+
+
+def side_by_side(rows: list[dict]) -> list[dict]:
+    """The contact sheet's order: each repository followed by those similar_to links it to."""
+    by_name = {row["repo"]: row for row in rows}
+    grouped = {name: group for group in similarity.groups(rows) for name in group}
+    order, placed = [], set()
+    for row in rows:
+        for name in grouped.get(row["repo"], [row["repo"]]):
+            if name in by_name and name not in placed:
+                placed.add(name)
+                order.append(by_name[name])
+    return order
+
+
 def contact_sheet(rows: list[dict], out: Path, scale: int) -> Image.Image:
     cell, label_width = 32 * scale + 2, 260
     sheet = Image.new("L", (label_width + STRIP * cell, max(1, len(rows)) * cell), 40)
@@ -275,7 +309,11 @@ def contact_sheet(rows: list[dict], out: Path, scale: int) -> Image.Image:
         top = k * cell
         text = f"{row['repo'][:28]}  {row['points']}/100" if measured(row["status"]) else \
             f"{row['repo'][:28]}  0 ({row['stage']})"
-        draw.text((6, top + cell // 2), text, fill=255, font=font, anchor="lm")
+        if row.get("similar_to"):  # a second line: the models this one nearly equals
+            near = ", ".join(part.rsplit(" ", 1)[0] for part in row["similar_to"].split("; "))
+            draw.text((6, top + 3 * cell // 4), f"~ {near}"[:34], fill=255, font=font, anchor="lm")
+        draw.text((6, top + (cell // 4 if row.get("similar_to") else cell // 2)), text, fill=255, font=font,
+                  anchor="lm")
         strip = out / "samples" / f"{row['repo']}.npy"
         if strip.is_file():
             for j, image in enumerate(np.load(strip)):
@@ -292,7 +330,7 @@ def contact_sheets(rows: list[dict], out: Path) -> list[Path]:
     for old in out.glob("contact-sheet*.png"):
         if old not in paths:
             old.unlink()
-    for page, path in zip(pages, paths):
+    for page, path in zip(pages, paths):  # (rows in side_by_side order)
         png = io.BytesIO()
         contact_sheet(page, out, 2 if len(rows) <= 200 else 1).save(png, format="PNG")
         publish(path, png.getvalue())
@@ -300,20 +338,26 @@ def contact_sheets(rows: list[dict], out: Path) -> list[Path]:
 
 
 def write_gradebook(rows: list[dict], out: Path) -> None:
-    """gradebook.csv and the contact sheets of the class, in the order of rows (same_weights_as filled here)."""
+    """gradebook.csv and the contact sheets of the class, in the order of rows (same_weights_as and similar_to
+    filled here, over the whole class: a merge fills them across its parts)."""
     same_as(rows)
+    similarity.similar_to(rows, out)
+    for row in rows:
+        say_similar(row, out)
     text = io.StringIO()
     writer = csv.DictWriter(text, COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     publish(out / "gradebook.csv", text.getvalue().encode())
-    contact_sheets(rows, out)
+    contact_sheets(side_by_side(rows), out)
 
 
 def regrade(submissions: Path, out: Path, jobs: int = 1, part: tuple[int, int] | None = None,
-            require_sandbox: bool = False) -> list[dict]:
+            require_sandbox: bool = False, baseline: str = "train") -> list[dict]:
+    """baseline: how to get the template's baseline for similar_to (baseline.py): 'train', 'none' or the path
+    of a trained copy of this repository."""
     out = Path(out)
-    for folder in (out, out / "feedback", out / "samples", out / ".work"):
+    for folder in (out, out / "feedback", out / "samples", out / similarity.FOLDER, out / ".work"):
         folder.mkdir(parents=True, exist_ok=True)
     with sole_writer(out):
         for leftover in (out / ".work").iterdir():  # a killed run's scratch folders
@@ -334,6 +378,12 @@ def regrade(submissions: Path, out: Path, jobs: int = 1, part: tuple[int, int] |
             (out / "slice.txt").unlink(missing_ok=True)
         if todo:
             grade_all(todo, files, key, state, out, grader, jobs, require_sandbox)
+        try:  # the class is graded either way; only the comparison with the baseline is lost
+            said = keep_baseline(out, str(baseline), publish)
+        except Exception as error:
+            said = f"the template's baseline: not compared ({type(error).__name__}: {str(error)[:300]})"
+            keep_baseline(out, "none", publish)
+        print(said, flush=True)
         rows = [state[repo.name]["row"] for repo in repos]
         write_gradebook(rows, out)
     return rows

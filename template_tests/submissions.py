@@ -322,3 +322,37 @@ def train_on(folder: Path, digits: np.ndarray, steps: int, name: str = "", seed:
         module.eval()
         torch.save(module.state_dict(), folder / f"{part}.pth")
     return folder
+
+
+def noised_copy(folder: Path, source: Path, fraction: float, seed: int = 0) -> Path:
+    """A classmate's submission with Gaussian noise of fraction of each tensor's spread added to every float
+    tensor of the three state dicts: other bytes, nearly the same model."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "model.py").write_text((Path(source) / "model.py").read_text())
+    generator = torch.Generator().manual_seed(seed)
+    for part in ("encoder", "latent", "decoder"):
+        state = torch.load(Path(source) / f"{part}.pth", weights_only=True)
+        for key, tensor in state.items():
+            if tensor.is_floating_point():
+                spread = tensor.std() if tensor.numel() > 1 else tensor.abs()
+                state[key] = tensor + fraction * spread * torch.randn(tensor.shape, generator=generator)
+        torch.save(state, folder / f"{part}.pth")
+    (folder / "result.csv").write_text((Path(source) / "result.csv").read_text())
+    return folder
+
+
+WIDENED_PRIOR = """
+class Latent(Latent):
+    # The same model, sampled with its prior widened (a temperature above 1).
+    def sample(self, n, generator=None):
+        return %r * super().sample(n, generator)
+"""
+
+
+def widened_prior_copy(folder: Path, source: Path, factor: float = 1.2) -> Path:
+    """A classmate's weights, untouched, under a model.py that widens the prior by factor."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "model.py").write_text((Path(source) / "model.py").read_text() + "\n" + WIDENED_PRIOR % factor)
+    for name in ("encoder.pth", "latent.pth", "decoder.pth", "result.csv"):
+        (folder / name).write_bytes((Path(source) / name).read_bytes())
+    return folder

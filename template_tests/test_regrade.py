@@ -24,9 +24,11 @@ import torch
 import yaml
 from PIL import Image
 
-from instructor.regrade import COLUMNS, KILL_WRITING, PARTIAL, STRIP, in_slice
+from instructor.regrade import COLUMNS, KILL_WRITING, PARTIAL, SIMILAR, STRIP, in_slice
+from instructor.similarity import BASELINE, DIMS, LINK_BELOW
 from template_tests import test_workflow
 from template_tests.conftest import ROOT, copy_repository, run, runner_like
+from template_tests.submissions import noised_copy
 from tests.grader.scoring import points
 from tests.grader.stages import Result
 
@@ -51,7 +53,22 @@ def commit_all(repo: Path) -> None:
     subprocess.run([*GIT, "commit", "-qm", "submit"], cwd=repo, check=True)
 
 
-def test_regrade_a_class(tmp_path, trained_repo, grader_env):
+@pytest.fixture(scope="module", autouse=True)
+def template_baseline_cached(trained_repo, grader_env):
+    """The regrade's template baseline (instructor/baseline.py), as if trained earlier on this machine: trained_repo
+    is exactly that (run_notebook.py, defaults, this checkout), so no regrade here trains it again."""
+    from unittest import mock
+    from instructor.baseline import cache_file
+    from tests.grader import config
+    from tests.grader.sampling import draw
+    with mock.patch.dict(os.environ, grader_env, clear=True):
+        for n in (config.N_SAMPLES, SMALL_N):
+            path = cache_file(n)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.save(path, draw(trained_repo[0], n, config.SEED, probe=False).images)
+
+
+def test_regrade_a_class(tmp_path, trained_repo, long_trained_repo, grader_env):
     trained, _ = trained_repo
     expected = points(Result.read(trained / "result_autograding.csv"))  # what the stages gave these weights
     submissions = tmp_path / "class"
@@ -62,13 +79,27 @@ def test_regrade_a_class(tmp_path, trained_repo, grader_env):
     shutil.copy(ROOT / "data" / "train" / "000.png", cyd / "tests" / "reference" / "0000.png")
     dan = student(submissions / "dan", trained)
     (dan / "model.py").write_text("raise ImportError('half-finished edit')\n")
+    eve = copy_repository(submissions / "eve")
+    noised_copy(eve, trained, 0.01)  # ada's weights with 1% noise: other bytes, nearly the same model
+    student(submissions / "fay", long_trained_repo)  # trained apart (3x as long) and honest
     out = tmp_path / "out"
 
-    first = run([sys.executable, "-m", "instructor", "regrade", str(submissions), "--out", str(out), "--jobs", "2"],
-                ROOT, grader_env, 1800)
+    first = run([sys.executable, "-m", "instructor", "regrade", str(submissions), "--out", str(out), "--jobs", "2",
+                 "--baseline", str(trained)], ROOT, grader_env, 1800)
     assert first.returncode == 0, first.stderr[-3000:]
+    assert f"the template's baseline: sampled from {trained}" in first.stdout
     rows = gradebook(out)
-    assert list(rows) == ["ada", "bob", "cyd", "dan"]
+    assert list(rows) == ["ada", "bob", "cyd", "dan", "eve", "fay"]
+    near = {name: dict(part.rsplit(" ", 1) for part in row["similar_to"].split("; ") if part)
+            for name, row in rows.items()}
+    assert set(near["eve"]) == {"ada", "bob", "cyd", BASELINE} and near["ada"]["eve"] == near["eve"]["ada"]
+    assert 0 < float(near["eve"]["ada"]) < LINK_BELOW and float(near["ada"][BASELINE]) == 0  # ada is the baseline
+    assert set(near["ada"]) == {"eve", BASELINE} and near["fay"] == {} and near["dan"] == {}
+    said = [line for line in first.stdout.splitlines() if "nearly the same model:" in line]
+    assert len(said) == 1 and "eve" in said[0] and BASELINE in said[0] and "fay" not in said[0], first.stdout
+    assert re.search(r"\*\*Nearly the same model as:\*\* the template's baseline 0\.0000; eve 0\.0",
+                     (out / "feedback" / "ada.md").read_text())
+    assert "**Nearly the same model as:** ada " in (out / "feedback" / "eve.md").read_text()
     assert len(rows["ada"]["commit"]) == 40 and rows["bob"]["commit"] == ""
     for name in ("ada", "bob", "cyd"):
         assert rows[name]["status"] == "estimate" and int(rows[name]["points"]) == expected, rows[name]
@@ -81,11 +112,11 @@ def test_regrade_a_class(tmp_path, trained_repo, grader_env):
     assert "do not change this grade" in (out / "feedback" / "cyd.md").read_text()
     assert f"**{expected} / 100**" in (out / "feedback" / "ada.md").read_text()
     sheet = Image.open(out / "contact-sheet.png")
-    assert sheet.size == (260 + STRIP * 66, 4 * 66)
+    assert sheet.size == (260 + STRIP * 66, 6 * 66)
 
-    again = run([sys.executable, "-m", "instructor", "regrade", str(submissions), "--out", str(out)], ROOT,
-                grader_env, 600)
-    assert again.returncode == 0 and "4 unchanged since the last run, 0 to grade" in again.stdout, again.stdout
+    again = run([sys.executable, "-m", "instructor", "regrade", str(submissions), "--out", str(out), "--baseline",
+                 str(trained)], ROOT, grader_env, 600)
+    assert again.returncode == 0 and "6 unchanged since the last run, 0 to grade" in again.stdout, again.stdout
     assert gradebook(out) == rows
 
 
@@ -129,6 +160,10 @@ def one_run(tmp_path_factory, small_class, grader_env) -> Path:
     rows = gradebook(out)
     assert [rows[name]["status"] for name in CLASS] == ["estimate", "estimate", "estimate", "failed"], rows
     assert rows["ada"]["same_weights_as"] == "bob;dan" and rows["cyd"]["same_weights_as"] == ""
+    # cyd's nudged bias: nearly ada's model; ada is the baseline this machine trained (the default: no training here)
+    assert "the template's baseline: trained earlier on this machine" in done.stdout, done.stdout
+    assert [part.rsplit(" ", 1)[0] for part in rows["cyd"]["similar_to"].split("; ")] == ["ada", "bob", BASELINE]
+    assert rows["ada"]["similar_to"].startswith(f"{BASELINE} 0.0000; cyd 0.00"), rows["ada"]
     return out
 
 
@@ -378,6 +413,7 @@ def check_outputs(out: Path, repos: tuple = CLASS) -> dict:
         assert entry["row"]["repo"] == name and (out / "feedback" / f"{name}.md").is_file()
         if entry["row"]["status"] != "failed":
             assert (out / "samples" / f"{name}.png").is_file() and (out / "samples" / f"{name}.npy").is_file()
+            assert (out / "signatures" / f"{name}.npy").is_file()
     if (out / "gradebook.csv").exists():
         text = (out / "gradebook.csv").read_text()
         rows = list(csv.reader(text.splitlines()))
@@ -390,16 +426,21 @@ def check_outputs(out: Path, repos: tuple = CLASS) -> dict:
             with Image.open(path) as image:
                 image.load()
         elif path.suffix == ".npy":
-            assert np.load(path).shape[1:] == (32, 32)
+            shape = (DIMS,) if path.parent.name == "signatures" or path.name == "template-baseline.npy" else (32, 32)
+            assert np.load(path).shape[1:] == shape, path
         elif path.suffix == ".md":
-            assert path.read_text().rstrip().endswith("they do not change this grade.") or \
-                re.search(r"on commit \w+\.$", path.read_text().rstrip()), path
+            text = path.read_text().rstrip()
+            if text.splitlines()[-1].startswith(SIMILAR):  # the last run's similar_to, after the footer
+                assert text.endswith(")"), path
+                text = text.rsplit("\n", 1)[0].rstrip()
+            assert text.endswith("they do not change this grade.") or re.search(r"on commit \w+\.$", text), path
     return state
 
 
 def test_a_torn_file_is_caught(tmp_path, one_run):
     """check_outputs would catch a regrade that wrote its files in place: cut any of them in half and it fails."""
-    for name in ("state.json", "gradebook.csv", "contact-sheet.png", "samples/ada.npy", "feedback/cyd.md"):
+    for name in ("state.json", "gradebook.csv", "contact-sheet.png", "samples/ada.npy", "signatures/bob.npy",
+                 "feedback/cyd.md", "feedback/ada.md"):
         out = tmp_path / name.replace("/", "-")
         shutil.copytree(one_run, out)
         check_outputs(out)
