@@ -19,12 +19,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
-from data.make_data import calibration_set  # noqa: E402
-from template_tests.submissions import KINDS, replayed  # noqa: E402
-from tests.grader import config  # noqa: E402
-from tests.grader.memorisation import FOLDERS, NEIGHBOUR, SOURCES, copy_report, load_bank  # noqa: E402
-from tests.grader.pipeline import default_cache_dir  # noqa: E402
-from tests.grader.sampling import draw  # noqa: E402
+from data.make_data import calibration_set
+from template_tests.submissions import KINDS, replayed
+from tests.grader import config
+from tests.grader.memorisation import FOLDERS, NEIGHBOUR, SOURCES, copy_report, load_bank
+from tests.grader.pipeline import default_cache_dir
+from tests.grader.sampling import draw
 
 
 def row(label: str, images: np.ndarray, bank, goal: str) -> str:

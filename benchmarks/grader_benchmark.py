@@ -34,14 +34,14 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.grader import config  # noqa: E402
-from tests.grader.fid import features, frechet_distance  # noqa: E402
-from tests.grader.images import load_folder  # noqa: E402
-from tests.grader.inception import OnnxInception, PoolFeatures, TorchInception, as_rgb  # noqa: E402
-from tests.grader.pipeline import default_cache_dir, grade, prepare_instruments  # noqa: E402
-from tests.grader.sampling import draw  # noqa: E402
-from tests.grader.scoring import score_from_fid  # noqa: E402
-from tests.grader.weights import OFFICIAL_NAME, InceptionWeights, WeightsError, load_weights  # noqa: E402
+from tests.grader import config
+from tests.grader.fid import features, frechet_distance
+from tests.grader.images import load_folder
+from tests.grader.inception import OnnxInception, PoolFeatures, TorchInception, as_rgb
+from tests.grader.pipeline import default_cache_dir, grade, prepare_instruments
+from tests.grader.sampling import draw
+from tests.grader.scoring import score_from_fid
+from tests.grader.weights import OFFICIAL_NAME, InceptionWeights, WeightsError, load_weights
 
 BACKEND_IMAGES = 200
 
@@ -111,9 +111,9 @@ def backends_part(weights) -> str:
     for name, make, packages in makers:
         try:
             net, cold = timed(make)
-            _, first = timed(lambda: features(net, images[:config.INCEPTION_BATCH]))  # compiles, warms caches
-            feats, warm = timed(lambda: features(net, images))
-        except Exception as error:  # noqa: BLE001 -- a runtime that is missing or fails is a row, not a crash
+            _, first = timed(lambda net=net: features(net, images[:config.INCEPTION_BATCH]))  # compiles, warms caches
+            feats, warm = timed(lambda net=net: features(net, images))
+        except Exception as error:  # a runtime that is missing or fails is a row, not a crash
             rows.append((name, "-", f"unavailable: {type(error).__name__}: {str(error)[:80]}", "-", "-", "-"))
             continue
         if expected is None:
@@ -170,7 +170,7 @@ def spread_part(submission: Path, seeds: int, sizes: list[int], work: Path) -> t
             feats = np.load(path)
         else:
             images = draw(submission, n, seed).images
-            feats, seconds = timed(lambda: features(net, images, desc=f"seed {seed}/{seeds}"))
+            feats, seconds = timed(lambda images=images, seed=seed: features(net, images, desc=f"seed {seed}/{seeds}"))
             seconds_per_image.append(seconds / n)
             np.save(path, feats)
         for size in sizes:

@@ -21,13 +21,20 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
-from data.make_data import unshipped_set  # noqa: E402
-from template_tests.submissions import (REFERENCE, TRAIN, lookup_submission, make_submission,  # noqa: E402
-                                        mixture_prior_submission, smooth_lookup_submission, train_on)
-from tests.grader import config  # noqa: E402
-from tests.grader.fid import features, frechet_distance  # noqa: E402
-from tests.grader.images import load_folder  # noqa: E402
-from tests.grader.mnist import IMAGE_FILES, write_idx_images  # noqa: E402
+from data.make_data import unshipped_set
+from template_tests.submissions import (
+    REFERENCE,
+    TRAIN,
+    lookup_submission,
+    make_submission,
+    mixture_prior_submission,
+    smooth_lookup_submission,
+    train_on,
+)
+from tests.grader import config
+from tests.grader.fid import features, frechet_distance
+from tests.grader.images import load_folder
+from tests.grader.mnist import IMAGE_FILES, write_idx_images
 
 BASELINE_STEPS = 600 * 4  # the notebook: 600 epochs of the 100 digits in batches of 32
 

@@ -28,9 +28,9 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.grader import config  # noqa: E402
-from tests.grader.images import load_folder  # noqa: E402
-from tests.grader.weights import WeightsError, load_weights  # noqa: E402
+from tests.grader import config
+from tests.grader.images import load_folder
+from tests.grader.weights import WeightsError, load_weights
 
 STARTUP = ("import time; start = time.perf_counter(); from tests.grader.pipeline import default_cache_dir, "
            "prepare_instruments; tools = prepare_instruments(default_cache_dir()); assert not tools.error, tools.error")

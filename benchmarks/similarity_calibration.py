@@ -16,10 +16,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
-from instructor.similarity import LINK_BELOW, distance, signature  # noqa: E402
-from template_tests.submissions import TRAIN, noised_copy, train_on, widened_prior_copy  # noqa: E402
-from tests.grader import config  # noqa: E402
-from tests.grader.sampling import draw  # noqa: E402
+from instructor.similarity import LINK_BELOW, distance, signature
+from template_tests.submissions import TRAIN, noised_copy, train_on, widened_prior_copy
+from tests.grader import config
+from tests.grader.sampling import draw
 
 STEPS = 600 * 4  # the notebook: 600 epochs of the 100 digits in batches of 32 (4 steps an epoch)
 

@@ -19,7 +19,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
-from instructor import similarity  # noqa: E402
+from instructor import similarity
 
 
 def main() -> None:

@@ -6,8 +6,9 @@
 Students never need this: the PNGs are committed. It exists so that anyone can check where every pixel came
 from. The same ordering continues past those two sets into a calibration set (`calibration_set`) that is never
 written into the repository: real digits no student can read here, on which the copy detector's false-positive
-rate is measured (template_tests/, benchmarks/). The selection is a pure function of the tarball and SEED (sha256 ordering, no RNG library whose stream
-could change between versions), so the output is bit-identical on every machine with the same Pillow.
+rate is measured (template_tests/, benchmarks/). The selection is a pure function of the tarball and SEED
+(sha256 ordering, no RNG library whose stream could change between versions), so the output is bit-identical on
+every machine with the same Pillow.
 """
 import argparse
 import csv
@@ -46,7 +47,8 @@ def read_digits(tarball: Path) -> dict[int, np.ndarray]:
 
 
 def shuffled(label: int, count: int) -> list[int]:
-    key = lambda i: hashlib.sha256(f"{SEED}:{label}:{i}".encode()).digest()
+    def key(i: int) -> bytes:
+        return hashlib.sha256(f"{SEED}:{label}:{i}".encode()).digest()
     return sorted(range(count), key=key)
 
 

@@ -21,12 +21,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-
 from make_data import REFERENCE_DIR, REFERENCE_PER_CLASS, ROOT, TARBALL_SHA256, calibration_set, unshipped_set
 
 sys.path.insert(0, str(ROOT))
-from tests.grader.digits import WEIGHTS, DigitNet, classify  # noqa: E402
-from tests.grader.images import load_folder  # noqa: E402
+from tests.grader.digits import WEIGHTS, DigitNet, classify
+from tests.grader.images import load_folder
 
 SEED = 9
 EPOCHS = 4
@@ -116,8 +115,10 @@ def main() -> None:
         },
     }
     args.out.with_suffix(".json").write_text(json.dumps(provenance, indent=2) + "\n")
-    print(f"trained on {len(images)} digits in {seconds:.1f} s ({cpu_seconds:.1f} s of CPU); accuracy {provenance['accuracy']['reference']['value']:.1%} "
-          f"on the reference digits, {provenance['accuracy']['calibration']['value']:.1%} on the calibration set")
+    measured = provenance["accuracy"]
+    print(f"trained on {len(images)} digits in {seconds:.1f} s ({cpu_seconds:.1f} s of CPU); accuracy "
+          f"{measured['reference']['value']:.1%} on the reference digits, {measured['calibration']['value']:.1%} on "
+          "the calibration set")
     print(f"wrote {args.out} ({provenance['bytes']:,} bytes), sha256 {sha}")
     print("tests/grader/digits.py must pin this sha256 in WEIGHTS_SHA256.")
 

@@ -88,6 +88,7 @@ def merge(args) -> int:
 
 def calibrate(args) -> int:
     import os
+
     from instructor.calibrate import calibrate as run
     try:
         table = run(args.seeds, args.n, args.epochs, args.tarball)

@@ -399,6 +399,7 @@ def grade_all(todo: list[Path], files: dict, key: dict, state: dict, out: Path, 
         print(f"warning: sandbox off ({jail.why_not}): each student's model.py will run as you. Prefer root "
               "in a disposable container or VM, or a GitHub runner.", file=sys.stderr)
     import torch
+
     from tests.grader.pipeline import default_cache_dir, prepare_instruments
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // jobs))  # jobs share the cores, no oversubscription
     # once for the class, before any student code runs; a grade of record needs MNIST in the copy check

@@ -16,7 +16,8 @@ from pytorch_fid import inception
 
 SEED = 0
 # The network is positively homogeneous (ReLU, pooling, BatchNorm at its identity init), so scaling the first
-# convolution scales every feature. 4 puts the 1-minute baseline near FID 70, so that scores below 100 and above 0 are exercised.
+# convolution scales every feature. 4 puts the 1-minute baseline near FID 70, so that scores below 100 and above 0
+# are exercised.
 FEATURE_SCALE = 4.0
 
 

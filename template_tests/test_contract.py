@@ -16,7 +16,8 @@ from tests.grader.stages import NETWORK_ESTIMATE, STAGE_NAMES, Result, StageFail
 def full_result() -> Result:
     return Result(status="estimate", fid=33.25, score=66.75, fid_train=40.5, kid=0.0123, kid_std=0.0011,
                   memorised_fraction=0.008, memorisation_passed=True, copies_training=0.006,
-                  copies_reference=0.002, n_samples=500, seed=2024, inception_network=NETWORK_ESTIMATE, weights_official=False,
+                  copies_reference=0.002, n_samples=500, seed=2024, inception_network=NETWORK_ESTIMATE,
+                  weights_official=False,
                   weights_sha256="ab" * 32, note="a note", sandbox="on (uid 1700000000)", torch="2.14.1",
                   inception="onnxruntime 1.32.0", seconds=45.5)
 

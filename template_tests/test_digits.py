@@ -8,13 +8,19 @@ import numpy as np
 import pytest
 import torch
 
-from tests.grader import diagnostics as dg
-from tests.grader.digits import (WEIGHTS, WEIGHTS_SHA256, DigitNetError, classify, features, features_and_labels,
-                                 load_digit_net)
+from template_tests.submissions import make_submission, narrowed_submission, train_variant
+from tests.grader import config, diagnostics as dg
+from tests.grader.digits import (
+    WEIGHTS,
+    WEIGHTS_SHA256,
+    DigitNetError,
+    classify,
+    features,
+    features_and_labels,
+    load_digit_net,
+)
 from tests.grader.images import load_folder
 from tests.grader.memorisation import copy_report
-from template_tests.submissions import make_submission, narrowed_submission, train_variant
-from tests.grader import config
 from tests.grader.sampling import draw
 
 REFERENCE = load_folder(config.REFERENCE_DIR)

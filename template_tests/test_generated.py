@@ -6,8 +6,18 @@ import numpy as np
 import pytest
 
 from template_tests.conftest import grade_through_the_scripts
-from template_tests.submissions import (HONEST, LOOKUPS, REFERENCE, TRAIN, lookup_submission, mixture_prior_submission,
-                                        make_submission, noised, posed, train_variant)
+from template_tests.submissions import (
+    HONEST,
+    LOOKUPS,
+    REFERENCE,
+    TRAIN,
+    lookup_submission,
+    make_submission,
+    mixture_prior_submission,
+    noised,
+    posed,
+    train_variant,
+)
 from tests.grader import config
 from tests.grader.generated import check_generated, measure
 from tests.grader.images import to_uint8

@@ -47,7 +47,7 @@ def run_cells_through(tag: str, repo: Path, epochs: int = 2) -> dict:
     os.chdir(repo)
     try:
         for cell in code_cells[:last + 1]:
-            exec(compile(source(cell), "notebook cell", "exec"), namespace)  # noqa: S102
+            exec(compile(source(cell), "notebook cell", "exec"), namespace)
         # torch came into this test process before the setup cell could ask its threads not to spin: on a busy
         # machine 2 spinning threads are 10-30x slower than 1 (the tests check behaviour, not these weights).
         torch.set_num_threads(1)
@@ -253,7 +253,7 @@ def test_the_thread_count_follows_the_machine(cores, threads, monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
     monkeypatch.setattr(torch, "set_num_threads", lambda n: None)
     namespace = {"__name__": "__main__"}
-    exec(compile(source(setup), "setup cell", "exec"), namespace)  # noqa: S102 (a notebook cell)
+    exec(compile(source(setup), "setup cell", "exec"), namespace)
     assert namespace["THREADS"] == threads
 
 
@@ -264,7 +264,7 @@ def colab() -> dict:
     assert len(cell) == 1 and cells("code")[0]["id"] == cell[0]["id"], "one Colab cell, the first code cell"
     namespace = {"__name__": "__main__"}
     cwd = os.getcwd()
-    exec(compile(source(cell[0]), "colab cell", "exec"), namespace)  # not Colab here: must do nothing  # noqa: S102
+    exec(compile(source(cell[0]), "colab cell", "exec"), namespace)  # not Colab here: must do nothing
     assert os.getcwd() == cwd
     return namespace
 
@@ -349,7 +349,7 @@ def test_the_placeholder_repository_is_refused_in_colab(colab, tmp_path, monkeyp
         colab["prepare_colab"]("ORG/REPO", home=tmp_path, run=FakeRun())
     monkeypatch.setitem(sys.modules, "google.colab", object())  # the cell itself, as Colab runs it
     with pytest.raises(ValueError, match="REPOSITORY"):
-        exec(compile(source(tagged("colab")[0]), "colab cell", "exec"), {"__name__": "__main__"})  # noqa: S102
+        exec(compile(source(tagged("colab")[0]), "colab cell", "exec"), {"__name__": "__main__"})
 
 
 def test_the_badge_and_the_cell_name_the_same_repository():

@@ -61,7 +61,7 @@ def checkout(tmp_path):
     target, pidfile = repo / "result_autograding.csv", drop / "daemon.pids"
     with open(repo / "model.py", "a") as f:
         f.write(DAEMON % (str(target), str(pidfile), FORGED))
-    for folder, dirs, files in os.walk(repo):
+    for folder, _, files in os.walk(repo):
         os.chmod(folder, 0o755)
         for name in files:
             os.chmod(os.path.join(folder, name), 0o644)

@@ -122,8 +122,9 @@ def replay(repo, env):
         if uses.startswith("actions/") or step.get("id") == "install":
             continue
         if uses == REPORTER:
-            expand = lambda v: re.sub(r"\$\{\{\s*steps\.(\w+)\.outputs\.(\w+)\s*\}\}",
-                                      lambda m: outputs.get(m.group(1), {}).get(m.group(2), ""), v)
+            def expand(v):
+                return re.sub(r"\$\{\{\s*steps\.(\w+)\.outputs\.(\w+)\s*\}\}",
+                              lambda m: outputs.get(m.group(1), {}).get(m.group(2), ""), v)
             results = {}
             for runner in step["with"]["runners"].split(","):
                 encoded = expand(step["env"][f"{runner.upper()}_RESULTS"])
@@ -202,7 +203,8 @@ def test_a_committed_result_file_is_never_trusted(tmp_path, trained_repo, workfl
     (repo / "result_autograding.csv").write_text("key,value\nstatus,ok\nfid,0.0\nscore,100.0\n")
     subprocess.run(["git", "add", "-f", "result_autograding.csv"], cwd=repo, check=True)
     env = {**workflow_env["run"], "GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "s")}
-    done = subprocess.run([sys.executable, "tests/platforms/per_push.py"], cwd=repo, env=env, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "tests/platforms/per_push.py"], cwd=repo, env=env, capture_output=True,
+                          text=True)
     result = json.loads(base64.b64decode(done.stdout.strip().split("=", 1)[1]))
     assert result["status"] == "error" and sum(t["score"] for t in result["tests"]) == 0
     assert "committed" in result["tests"][0]["message"]

@@ -9,8 +9,17 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .diagnostics import (EXPECTED_SHARE, MANY_SHARE, RARE_SHARE, REAL_DIGIT_FID, REAL_NEAR_COPIES, REAL_REALISM,
-                          REAL_VARIETY, Diagnosis, percent)
+from .diagnostics import (
+    EXPECTED_SHARE,
+    MANY_SHARE,
+    RARE_SHARE,
+    REAL_DIGIT_FID,
+    REAL_NEAR_COPIES,
+    REAL_REALISM,
+    REAL_VARIETY,
+    Diagnosis,
+    percent,
+)
 
 PAIRS = 8
 WHITE, INK, GREY, RED, ORANGE, BLUE = (255, 255, 255), (30, 30, 30), (120, 120, 120), (214, 39, 40), \

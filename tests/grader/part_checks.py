@@ -14,7 +14,6 @@ import traceback
 from pathlib import Path
 
 import torch
-
 from sandbox import become  # this script's own folder is first on sys.path
 from stages import PARTS
 

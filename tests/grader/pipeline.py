@@ -16,8 +16,7 @@ from .fid import cached_features, features, frechet_distance, kernel_inception_d
 from .generated import check_generated, measure
 from .images import grid, load_folder, save_folder
 from .inception import load_inception
-from .learned_from import Asked, ask, check_learned_from
-from .learned_from import measure as explained_by
+from .learned_from import Asked, ask, check_learned_from, measure as explained_by
 from .memorisation import SOURCES, Bank, copy_report, load_bank
 from .mnist import MnistError
 from .sampling import draw

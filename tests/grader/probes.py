@@ -13,10 +13,9 @@ prior or decoder draws from torch's global RNG is the same in every pass:
 Steps are in units of the graded codes' own spread (each dimension's standard deviation), so a prior of any scale
 or shape is probed alike. Calibration: README, What protects the grade.
 """
+import config  # the grader's folder is first on the child's sys.path
 import numpy as np
 import torch
-
-import config  # the grader's folder is first on the child's sys.path
 
 
 def directions(codes: torch.Tensor, seed: int, n: int) -> torch.Tensor:

@@ -4,6 +4,7 @@ stages.Result, so a new key shows up here without a change."""
 from .scoring import MAX_POINTS, points
 from .stages import Result
 
+
 def table(result: Result) -> str:
     """A few lines a person reads at a glance, one per measured key."""
     rows = result.shown()

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from inversion import invert
 from probes import cliffs, probe
 from sandbox import become  # this script's own folder is first on sys.path

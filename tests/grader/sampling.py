@@ -14,6 +14,8 @@ from .images import to_uint8
 from .sandbox import Sandbox
 from .stages import StageFailure
 
+UNSANDBOXED = Sandbox(None)  # the child runs as the grader's own user (frozen: one shared default is safe)
+
 WORKER = Path(__file__).with_name("sample_worker.py")
 SUBMITTED_CODE = ("model.py", *config.WEIGHT_FILES)
 MAX_SAMPLES_BYTES = 1 << 29  # room for any wrong shape worth a message; a bound on what is read back
@@ -32,7 +34,7 @@ class Samples:
 
 
 def draw(root: Path, n: int, seed: int, timeout_s: float = config.SAMPLE_TIMEOUT_S,
-         sandbox: Sandbox = Sandbox(None), probe: bool = True, explain: np.ndarray | None = None) -> Samples:
+         sandbox: Sandbox = UNSANDBOXED, probe: bool = True, explain: np.ndarray | None = None) -> Samples:
     """The one way to sample a submission, for the grade and for every tool: n samples at seed, drawn by the
     student's code in a child (stages 'load' and 'sample'), then checked (stage 'check'); with probe, also the
     decoder's images near their codes, for stage 'generated', and with explain (uint8 [K, 32, 32] real digits),
@@ -45,7 +47,7 @@ def draw(root: Path, n: int, seed: int, timeout_s: float = config.SAMPLE_TIMEOUT
     return drawn
 
 
-def run_worker(root: Path, n: int, seed: int, timeout_s: float, sandbox: Sandbox = Sandbox(None),
+def run_worker(root: Path, n: int, seed: int, timeout_s: float, sandbox: Sandbox = UNSANDBOXED,
                probe: bool = True, explain: np.ndarray | None = None) -> Samples:
     """The student's samples as float32 [n, ...] (and the probes, and the inversion), or
     StageFailure('load' | 'sample', one line)."""

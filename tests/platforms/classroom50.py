@@ -84,7 +84,7 @@ def stage_tests(result, earned: int) -> list[dict]:
 
 def result_json(result, earned: int) -> dict:
     env = os.environ
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {
         "schema": SCHEMA,
         "classroom": env.get("CLASSROOM", ""),

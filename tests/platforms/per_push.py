@@ -16,10 +16,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.grader import config  # noqa: E402
-from tests.grader.report import summary_markdown  # noqa: E402
-from tests.grader.scoring import MAX_POINTS, points  # noqa: E402
-from tests.grader.stages import Result  # noqa: E402
+from tests.grader import config
+from tests.grader.report import summary_markdown
+from tests.grader.scoring import MAX_POINTS, points
+from tests.grader.stages import Result
 
 
 def committed(path: Path) -> bool:
