@@ -2,10 +2,10 @@
 sampled as the grader samples. A student who pushes it untouched is named, apart from classmates' copies.
 
 The regrade gets it once per class (`--baseline`): trained here with `python run_notebook.py` (the first time on
-this machine: minutes; its signature is then cached under the grader's cache folder, keyed by the notebook, model.py,
-the training digits, torch and the grader's N and seed), or sampled from a trained copy of this repository given
-as DIR, or not at all (`none`). OUT_DIR keeps it (template-baseline.npy, and template-baseline.txt saying which),
-so that a rerun and `merge` use the same one.
+this machine: minutes; its samples are then cached under the grader's cache folder, keyed by the notebook,
+model.py, the training digits, torch and the grader's N and seed, so that a new signature needs no training), or
+sampled from a trained copy of this repository given as DIR, or not at all (`none`). OUT_DIR keeps it
+(template-baseline.npy, and template-baseline.txt saying which), so that a rerun and `merge` use the same one.
 
 A baseline trained on another machine is not bit-identical to a student's (floating point sums in another order
 on another CPU); how far the two drift is not measured here.

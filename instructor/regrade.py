@@ -330,7 +330,7 @@ def contact_sheets(rows: list[dict], out: Path) -> list[Path]:
     for old in out.glob("contact-sheet*.png"):
         if old not in paths:
             old.unlink()
-    for page, path in zip(pages, paths):  # (rows in side_by_side order)
+    for page, path in zip(pages, paths):
         png = io.BytesIO()
         contact_sheet(page, out, 2 if len(rows) <= 200 else 1).save(png, format="PNG")
         publish(path, png.getvalue())
