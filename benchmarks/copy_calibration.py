@@ -22,9 +22,9 @@ sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 from data.make_data import calibration_set
 from template_tests.submissions import KINDS, replayed
 from tests.grader import config
-from tests.grader.memorisation import FOLDERS, NEIGHBOUR, SOURCES, copy_report, load_bank
-from tests.grader.pipeline import default_cache_dir
-from tests.grader.sampling import draw
+from tests.grader.child.sampling import draw
+from tests.grader.copies import FOLDERS, NEIGHBOUR, SOURCES, copy_report, load_bank
+from tests.grader.instruments.prepare import default_cache_dir
 
 
 def row(label: str, images: np.ndarray, bank, goal: str) -> str:
@@ -41,7 +41,7 @@ def main() -> None:
     started = time.perf_counter()
     bank = load_bank(cache=default_cache_dir())
     prepared = time.perf_counter() - started
-    limit = config.MEMORISATION_MAX_FRACTION
+    limit = config.COPIES_MAX_FRACTION
     print(f"\nCopy check: bank {bank.label} ({len(bank.images):,} digits, ready in {prepared:.0f} s); near-copy when "
           f"d1/d{NEIGHBOUR} < {bank.copy_ratio:.3f}; the stage fails above {limit:.0%} of the samples\n")
     print("| input | images | flagged | copied from | goal |\n|---|---|---|---|---|")

@@ -35,13 +35,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.grader import config
-from tests.grader.fid import features, frechet_distance
+from tests.grader.child.sampling import draw
 from tests.grader.images import load_folder
-from tests.grader.inception import OnnxInception, PoolFeatures, TorchInception, as_rgb
-from tests.grader.pipeline import default_cache_dir, grade, prepare_instruments
-from tests.grader.sampling import draw
+from tests.grader.instruments.fid import features, frechet_distance
+from tests.grader.instruments.inception import OnnxInception, PoolFeatures, TorchInception, as_rgb
+from tests.grader.instruments.prepare import default_cache_dir, prepare_instruments
+from tests.grader.instruments.weights import OFFICIAL_NAME, InceptionWeights, WeightsError, load_weights
+from tests.grader.pipeline import grade
 from tests.grader.scoring import score_from_fid
-from tests.grader.weights import OFFICIAL_NAME, InceptionWeights, WeightsError, load_weights
 
 BACKEND_IMAGES = 200
 

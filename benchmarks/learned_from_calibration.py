@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
 from data.make_data import unshipped_set
+from template_tests.standin_mnist import write_standin_mnist
 from template_tests.submissions import (
     REFERENCE,
     TRAIN,
@@ -32,9 +33,8 @@ from template_tests.submissions import (
     train_on,
 )
 from tests.grader import config
-from tests.grader.fid import features, frechet_distance
 from tests.grader.images import load_folder
-from tests.grader.mnist import IMAGE_FILES, write_idx_images
+from tests.grader.instruments.fid import features, frechet_distance
 
 BASELINE_STEPS = 600 * 4  # the notebook: 600 epochs of the 100 digits in batches of 32
 
@@ -73,11 +73,7 @@ def models(out: Path, unshipped: np.ndarray) -> dict:
 
 def mnist_folder(unshipped: np.ndarray) -> Path:
     """The stand-in MNIST's two image files, as the copy check reads them (as template_tests' conftest makes it)."""
-    folder = Path(tempfile.mkdtemp(prefix="mnist-standin-"))
-    images = unshipped[:, 2:-2, 2:-2]
-    write_idx_images(images[:7000], folder / IMAGE_FILES[0])
-    write_idx_images(images[7000:], folder / IMAGE_FILES[1])
-    return folder
+    return write_standin_mnist(unshipped, Path(tempfile.mkdtemp(prefix="mnist-standin-")))
 
 
 def main() -> None:
@@ -89,9 +85,10 @@ def main() -> None:
     unshipped = unshipped_set(args.tarball)[0]
     if "VAE_MNIST_DIR" not in os.environ:
         os.environ.update(VAE_MNIST_DIR=str(mnist_folder(unshipped)), VAE_ALLOW_UNOFFICIAL_MNIST="1")
-    from tests.grader.learned_from import check_learned_from, measure
-    from tests.grader.pipeline import default_cache_dir, digits_to_explain, grade, prepare_instruments
-    from tests.grader.sampling import draw
+    from tests.grader.child.sampling import draw
+    from tests.grader.instruments.prepare import default_cache_dir, prepare_instruments
+    from tests.grader.learned_from import check_learned_from, digits_to_ask, explained
+    from tests.grader.pipeline import grade
     from tests.grader.stages import StageFailure
     tools = prepare_instruments(default_cache_dir())
     assert tools.net is not None, tools.error
@@ -101,7 +98,7 @@ def main() -> None:
     print("| model | honest | training advantage | reference advantage | learned-from | graded: fails at | FID | "
           "train s | stage s |")
     print("|---|---|---|---|---|---|---|---|---|")
-    asked = digits_to_explain(tools, config.SEED)
+    asked = digits_to_ask(tools, config.SEED)
     for name, (honest, make) in models(args.out, unshipped).items():
         if args.only and not any(part in name for part in args.only):
             continue
@@ -123,7 +120,7 @@ def main() -> None:
         assert np.array_equal(plain.images, drawn.images), "the inversion changed the graded samples"
         ta = ra = "-"
         try:
-            found = measure(drawn, asked)
+            found = explained(drawn, asked)
             ta, ra = f"{found.training_advantage:.2f}", f"{found.reference_advantage or float('nan'):.2f}"
             check_learned_from(found)
             verdict = "pass" if found.learned else (f"pass: learned nothing (reference {found.reference:.1f}, "

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.grader import config
 from tests.grader.images import load_folder
-from tests.grader.weights import WeightsError, load_weights
+from tests.grader.instruments.weights import WeightsError, load_weights
 
 STARTUP = ("import time; start = time.perf_counter(); from tests.grader.pipeline import default_cache_dir, "
            "prepare_instruments; tools = prepare_instruments(default_cache_dir()); assert not tools.error, tools.error")

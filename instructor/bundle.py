@@ -92,9 +92,9 @@ def ship_features(folder: Path) -> str:
     autograder still spot-checks them, and a job with other weights never uses them (the file names carry the
     weights' sha256), so an instructor offline or with other weights only loses the time."""
     from tests.grader import config
-    from tests.grader.fid import cache_path
-    from tests.grader.memorisation import cache_file
-    from tests.grader.pipeline import default_cache_dir, prepare_instruments
+    from tests.grader.copies import cache_file
+    from tests.grader.instruments.fid import cache_path
+    from tests.grader.instruments.prepare import default_cache_dir, prepare_instruments
     # from this machine's cache when it is warm; the jobs' copy check knows MNIST, so the threshold shipped must too
     tools = prepare_instruments(default_cache_dir(), of_record=True)
     if tools.error:

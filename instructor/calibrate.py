@@ -19,12 +19,14 @@ import torch
 
 from data.make_data import calibration_set, unshipped_set
 from instructor.train import train_like_the_notebook
-from tests.grader import config, tf_inception
-from tests.grader.fid import features, frechet_distance
-from tests.grader.inception import TorchInception
-from tests.grader.memorisation import SOURCES, copy_report, prepare_bank
-from tests.grader.pipeline import default_cache_dir, grade, prepare_instruments
-from tests.grader.sampling import draw
+from tests.grader import config
+from tests.grader.child.sampling import draw
+from tests.grader.copies import SOURCES, copy_report, prepare_bank
+from tests.grader.instruments import tf_inception
+from tests.grader.instruments.fid import features, frechet_distance
+from tests.grader.instruments.inception import TorchInception
+from tests.grader.instruments.prepare import default_cache_dir, prepare_instruments
+from tests.grader.pipeline import grade
 from tests.grader.scoring import score_from_fid
 
 ROOT = config.ROOT

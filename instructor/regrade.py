@@ -16,18 +16,15 @@ after a repository's files, is what counts as finished. A rerun skips every repo
 files and grader are unchanged, and deletes the temporary files a killed run left.
 """
 import csv
-import fnmatch
 import hashlib
 import io
 import json
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,9 +35,10 @@ from tqdm import tqdm
 
 from instructor import similarity
 from instructor.baseline import keep_baseline
-from tests.grader import config, sandbox
+from tests.grader import config
+from tests.grader.child import sandbox
+from tests.grader.feedback.report import summary_markdown
 from tests.grader.images import load_folder
-from tests.grader.report import summary_markdown
 from tests.grader.scoring import points
 from tests.grader.stages import Result, measured
 
@@ -56,9 +54,6 @@ PROTECTED = ("tests", ".github")
 STRIP = 16  # samples per student on the contact sheet
 SHEET_ROWS = 500  # students per contact sheet: a taller PNG is more than image viewers open
 PARTIAL = ".partial"  # the ending of a file being written; a rerun deletes those a killed run left
-# Tests only (template_tests/test_regrade.py): PATTERN or PATTERN#n makes the process kill itself halfway through
-# the n-th write of a file whose name matches PATTERN (fnmatch), as the out-of-memory killer would. Nothing else.
-KILL_WRITING = "VAE_REGRADE_TEST_KILL_WRITING"
 
 
 class RegradeError(Exception):
@@ -81,28 +76,12 @@ def parse_slice(text: str) -> tuple[int, int]:
     return int(k), int(n)
 
 
-_writes, _writes_lock = {}, threading.Lock()
-
-
-def dies_writing(name: str) -> bool:
-    wanted, _, nth = os.environ.get(KILL_WRITING, "").partition("#")
-    if not wanted or not fnmatch.fnmatchcase(name, wanted):
-        return False
-    with _writes_lock:
-        _writes[wanted] = _writes.get(wanted, 0) + 1
-        return _writes[wanted] == int(nth or 1)
-
-
 def publish(path: Path, data: bytes) -> None:
     """Write data to path atomically: into a temporary file in the same folder, on disk, then renamed over path."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}{PARTIAL}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)  # mode as open()'s
     try:
         with os.fdopen(fd, "wb") as f:
-            if dies_writing(path.name):
-                f.write(data[:len(data) // 2])
-                f.flush()
-                os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
             f.write(data)
             f.flush()
             os.fsync(f.fileno())  # a power cut, too, leaves the old file or the whole new one
@@ -400,7 +379,7 @@ def grade_all(todo: list[Path], files: dict, key: dict, state: dict, out: Path, 
               "in a disposable container or VM, or a GitHub runner.", file=sys.stderr)
     import torch
 
-    from tests.grader.pipeline import default_cache_dir, prepare_instruments
+    from tests.grader.instruments.prepare import default_cache_dir, prepare_instruments
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // jobs))  # jobs share the cores, no oversubscription
     # once for the class, before any student code runs; a grade of record needs MNIST in the copy check
     tools = prepare_instruments(default_cache_dir(), of_record=True)

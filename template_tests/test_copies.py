@@ -9,10 +9,10 @@ import pytest
 from template_tests.conftest import copy_repository, grade_through_the_scripts, run
 from template_tests.submissions import KINDS, REFERENCE, TRAIN, replayed, smooth_lookup_submission
 from tests.grader import config
-from tests.grader.memorisation import FOLDERS, copy_report, load_bank
-from tests.grader.mnist import MnistError
-from tests.grader.pipeline import default_cache_dir
-from tests.grader.sampling import draw
+from tests.grader.child.sampling import draw
+from tests.grader.copies import FOLDERS, copy_report, load_bank
+from tests.grader.instruments.mnist import MnistError
+from tests.grader.instruments.prepare import default_cache_dir
 from tests.grader.stages import Result
 
 
@@ -45,13 +45,13 @@ def test_real_digits_new_to_the_grader_are_rarely_flagged(bank, calibration_digi
 def test_the_notebook_baseline_passes_with_a_wide_margin(bank, trained_repo):
     for seed in (config.SEED, 1):
         fraction = copy_report(draw(trained_repo[0], config.N_SAMPLES, seed, probe=False).images, bank).fraction
-        assert fraction <= config.MEMORISATION_MAX_FRACTION / 10, (seed, fraction)
+        assert fraction <= config.COPIES_MAX_FRACTION / 10, (seed, fraction)
 
 
 def test_the_baseline_trained_three_times_longer_still_passes(bank, long_trained_repo):
     for seed in (config.SEED, 1):
         fraction = copy_report(draw(long_trained_repo, config.N_SAMPLES, seed, probe=False).images, bank).fraction
-        assert fraction <= config.MEMORISATION_MAX_FRACTION / 2.5, (seed, fraction)
+        assert fraction <= config.COPIES_MAX_FRACTION / 2.5, (seed, fraction)
 
 
 def test_without_mnist_the_shipped_digits_still_catch_their_replays(standin_env, monkeypatch, calibration_digits):

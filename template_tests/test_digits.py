@@ -9,8 +9,12 @@ import pytest
 import torch
 
 from template_tests.submissions import make_submission, narrowed_submission, train_variant
-from tests.grader import config, diagnostics as dg
-from tests.grader.digits import (
+from tests.grader import config
+from tests.grader.child.sampling import draw
+from tests.grader.copies import copy_report
+from tests.grader.feedback import diagnostics as dg
+from tests.grader.images import load_folder
+from tests.grader.instruments.digits import (
     WEIGHTS,
     WEIGHTS_SHA256,
     DigitNetError,
@@ -19,9 +23,6 @@ from tests.grader.digits import (
     features_and_labels,
     load_digit_net,
 )
-from tests.grader.images import load_folder
-from tests.grader.memorisation import copy_report
-from tests.grader.sampling import draw
 
 REFERENCE = load_folder(config.REFERENCE_DIR)
 TRAIN = load_folder(config.TRAIN_DIR)
@@ -95,7 +96,7 @@ def diagnosis(**changes) -> dg.Diagnosis:
 
 @pytest.mark.parametrize("changes, first", [
     ({}, None),
-    ({"realism": 0.6, "variety": 0.07, "spread": 0.5}, "blurry"),            # BETA 2 in RESULTS.md
+    ({"realism": 0.6, "variety": 0.07, "spread": 0.5}, "blurry"),            # BETA 2 (test_a_blurry_model_...)
     ({"realism": 0.0, "variety": 0.0, "spread": 0.03}, "alike"),             # BETA 8, untrained
     ({"realism": 0.98, "variety": 0.004, "class_shares": np.eye(10)[1]}, "narrow"),  # one class
     ({"near_copies": 0.10}, "copies"),                                      # 3,000 epochs

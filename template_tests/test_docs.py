@@ -5,10 +5,11 @@ import re
 
 import pytest
 
-from tests.grader import config, diagnostics, memorisation
+from tests.grader import config, copies
+from tests.grader.feedback import diagnostics
 
 README = " ".join((config.ROOT / "README.md").read_text().split())  # one line: a number may sit at a line break
-CLASSIFIER = json.loads((config.ROOT / "tests" / "grader" / "digit_classifier.json").read_text())
+CLASSIFIER = json.loads((config.ROOT / "tests" / "grader" / "instruments" / "digit_classifier.json").read_text())
 
 
 def stated(pattern: str) -> tuple[str, ...]:
@@ -26,7 +27,7 @@ def number(text: str) -> float:
     (r"fixed \*\*seed (\d+)\*\*", config.SEED),
     (r"in batches of (\d+), on the CPU", config.SAMPLE_BATCH),
     (r"More than (\d+)% of the probed points", 100 * config.PROBE_LIMIT),
-    (r"More than (\d+)% near-copies", 100 * config.MEMORISATION_MAX_FRACTION),
+    (r"More than (\d+)% near-copies", 100 * config.COPIES_MAX_FRACTION),
     (r"below ([\d.]+)×, score 0", config.LEARNED_MIN_TRAINING_ADVANTAGE),
     (r"above ([\d.]+)×, score 0", config.LEARNED_MAX_REFERENCE_ADVANTAGE),
     (r"training advantage \(limit ≥ ([\d.]+)\)", config.LEARNED_MIN_TRAINING_ADVANTAGE),
@@ -34,8 +35,8 @@ def number(text: str) -> float:
     (r"the 100 training digits, ([\d,]+) held-out reference digits", config.INVERSION_DIGITS),
     (r"([\d,]+) held-out reference digits and [\d,]+ MNIST digits", config.INVERSION_DIGITS),
     (r"Each file must be under (\d+) MB", config.MAX_FILE_BYTES / 2 ** 20),
-    (r"rotation up to (\d+)°", memorisation.MAX_ANGLE),
-    (r"shift up to ([\d.]+) px\)", memorisation.MAX_SHIFT),
+    (r"rotation up to (\d+)°", copies.MAX_ANGLE),
+    (r"shift up to ([\d.]+) px\)", copies.MAX_SHIFT),
     (r"digit classifier shipped with the grader \(([\d.]+)% accurate\)",
      100 * CLASSIFIER["accuracy"]["reference"]["value"]),
     (r"Real digits: realism (\d+)%", 100 * diagnostics.REAL_REALISM),
@@ -49,4 +50,4 @@ def test_the_readme_states_the_graders_numbers(pattern, constant):
 
 def test_the_readme_states_the_copy_checks_scale_range():
     low, high = stated(r"scale ([\d.]+)–([\d.]+)")
-    assert (number(low), number(high)) == (memorisation.MIN_SCALE, memorisation.MAX_SCALE)
+    assert (number(low), number(high)) == (copies.MIN_SCALE, copies.MAX_SCALE)

@@ -6,8 +6,8 @@ import pytest
 from PIL import Image
 
 from template_tests.submissions import REFERENCE, TRAIN, replayed
-from tests.grader import diagnostics_picture, feedback
-from tests.grader.memorisation import copy_report
+from tests.grader.copies import copy_report
+from tests.grader.feedback import describe as feedback, picture as diagnostics_picture
 from tests.grader.stages import Result
 
 

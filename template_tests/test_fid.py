@@ -8,8 +8,8 @@ import pytest
 from pytorch_fid.fid_score import calculate_frechet_distance
 
 from template_tests.conftest import ROOT
-from tests.grader.fid import features, frechet_distance, kernel_inception_distance
 from tests.grader.images import load_folder, save_folder
+from tests.grader.instruments.fid import features, frechet_distance, kernel_inception_distance
 
 
 def stats(a):
@@ -72,7 +72,7 @@ def test_kid_is_unbiased_near_zero_for_one_distribution_and_positive_for_two():
 
 
 def test_a_tampered_feature_cache_is_detected_and_recomputed(tmp_path, instruments):
-    from tests.grader.fid import cached_features
+    from tests.grader.instruments.fid import cached_features
     folder = tmp_path / "digits"
     save_folder(load_folder(ROOT / "data" / "train")[:20], folder)
     genuine = cached_features(instruments.net, instruments.weights, folder, tmp_path / "cache")

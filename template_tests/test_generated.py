@@ -19,14 +19,14 @@ from template_tests.submissions import (
     train_variant,
 )
 from tests.grader import config
-from tests.grader.generated import check_generated, measure
+from tests.grader.child.sampling import draw
+from tests.grader.generated import check_generated, probed
 from tests.grader.images import to_uint8
-from tests.grader.sampling import draw
 from tests.grader.stages import StageFailure
 
 
 def continuity_of(folder):
-    return measure(draw(folder, config.N_SAMPLES, config.SEED))
+    return probed(draw(folder, config.N_SAMPLES, config.SEED))
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +149,7 @@ def test_probes_rewritten_by_model_py_are_measured_from_the_graded_samples(tmp_p
     drawn = draw(folder, 100, config.SEED)
     assert np.allclose(drawn.probes[1], 0.5, atol=0.003)  # the forgery reached the grader ...
     assert np.array_equal(to_uint8(drawn.probes[0]), drawn.images[:len(drawn.probes[0])])  # ... beside the samples
-    found = measure(drawn)
+    found = probed(drawn)
     assert found.bad > config.PROBE_LIMIT  # ... and failed: the steps are measured from the real samples
     with pytest.raises(StageFailure, match="looks images up"):
         check_generated(found)

@@ -8,7 +8,7 @@ import torch
 
 from template_tests.conftest import copy_repository, run
 from template_tests.submissions import BASE_MODEL, lookup_submission, make_submission, smooth_lookup_submission
-from tests.grader import config
+from tests.grader import config, pipeline
 from tests.grader.images import load_folder
 from tests.grader.pipeline import grade
 from tests.grader.stages import Result
@@ -56,6 +56,15 @@ def test_missing_files(submission):
 def test_oversized_file(submission, monkeypatch):
     monkeypatch.setattr(config, "MAX_FILE_BYTES", 1000)
     assert_zero(grade_here(submission), "submission", "over the")
+
+
+def test_a_crash_while_loading_the_instruments_is_ours_and_stops_before_any_student_code(submission, monkeypatch):
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+    monkeypatch.setattr(pipeline, "prepare_instruments", broken)
+    reason = assert_zero(grade_here(submission), "load", "internal grader error while loading the grader's "
+                                                          "instruments (OSError: disk full)", "tell your instructor")
+    assert not (submission / "out" / "sample").exists(), reason  # nothing was sampled
 
 
 def test_corrupt_file(submission):

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from template_tests.conftest import ROOT
-from tests.grader import inception
 from tests.grader.images import load_folder
+from tests.grader.instruments import inception
 
 DIGITS = load_folder(ROOT / "tests" / "reference")[::100]  # one of each class, 10 images
 

@@ -12,10 +12,10 @@ import pytest
 
 from template_tests.submissions import REFERENCE, TRAIN, make_submission, train_on
 from tests.grader import config
-from tests.grader.learned_from import Asked, ask, check_learned_from, measure
-from tests.grader.memorisation import SOURCES
-from tests.grader.pipeline import digits_to_explain, grade
-from tests.grader.sampling import draw
+from tests.grader.child.sampling import draw
+from tests.grader.copies import SOURCES
+from tests.grader.learned_from import Asked, ask, check_learned_from, digits_to_ask, explained as explained_from
+from tests.grader.pipeline import grade
 from tests.grader.stages import Result, StageFailure
 
 STEPS = 600 * 4  # as long as the notebook's baseline trains
@@ -25,11 +25,11 @@ STEPS = 600 * 4  # as long as the notebook's baseline trains
 def asked(instruments) -> Asked:
     """The digits a grading here asks about: unseen ones from the stand-in MNIST, as the grade of record's are."""
     assert (instruments.bank.source == SOURCES.index("mnist")).any(), "these tests need the stand-in MNIST"
-    return digits_to_explain(instruments, config.SEED)
+    return digits_to_ask(instruments, config.SEED)
 
 
 def explained(folder, asked):
-    return measure(draw(folder, config.N_SAMPLES, config.SEED, explain=asked.digits), asked)
+    return explained_from(draw(folder, config.N_SAMPLES, config.SEED, explain=asked.digits), asked)
 
 
 def assert_passes_wide(found):

@@ -1,7 +1,7 @@
-"""tests/grader/mnist.py, the copy check's MNIST, on its real path but offline: torchvision's own download_url
-fetches small fake MNIST files over HTTP from a server on localhost (bound to this test, shut down by it), checked
-against MD5s patched to the fakes'. What this cannot prove: the real mirrors and the real files (torchvision's
-checksums are checked below, and the real files' layout is the IDX format the fakes use)."""
+"""tests/grader/instruments/mnist.py, the copy check's MNIST, on its real path but offline: torchvision's own
+download_url fetches small fake MNIST files over HTTP from a server on localhost (bound to this test, shut down by
+it), checked against MD5s patched to the fakes'. What this cannot prove: the real mirrors and the real files
+(torchvision's checksums are checked below, and the real files' layout is the IDX format the fakes use)."""
 import gzip
 import hashlib
 import http.server
@@ -10,8 +10,9 @@ import threading
 import numpy as np
 import pytest
 
-from tests.grader import mnist
-from tests.grader.mnist import IMAGE_FILES, MnistError, load_mnist, write_idx_images
+from template_tests.standin_mnist import write_idx_images
+from tests.grader.instruments import mnist
+from tests.grader.instruments.mnist import IMAGE_FILES, MnistError, load_mnist
 
 COUNTS = (6, 4)  # stands in for (60000, 10000): the same format, a few images
 

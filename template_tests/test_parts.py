@@ -1,4 +1,4 @@
-"""The part checks (tests/grader/parts.py): the template's model.py passes every one, and each broken piece is
+"""The part checks (tests/grader/child/parts.py): the template's model.py passes every one, and each broken piece is
 named, in one line, by its own check (a stub of the starter says "not written yet")."""
 import subprocess
 import sys
@@ -7,7 +7,7 @@ import pytest
 
 from template_tests.conftest import ROOT
 from template_tests.submissions import BASE_MODEL
-from tests.grader.parts import check_parts
+from tests.grader.child.parts import check_parts
 from tests.grader.stages import PARTS
 
 
@@ -80,9 +80,9 @@ def test_a_model_py_that_hangs_or_does_not_import(tmp_path):
 
 def test_unittest_names_the_broken_part_in_one_line(tmp_path):
     repo = tmp_path / "repo"
-    (repo / "tests" / "grader").mkdir(parents=True)
-    for name in ("tests/__init__.py", "tests/parts_test.py", *(f"tests/grader/{p.name}" for p in
-                                                               (ROOT / "tests" / "grader").glob("*.py"))):
+    grader = [p.relative_to(ROOT) for p in (ROOT / "tests" / "grader").rglob("*.py")]
+    for name in ("tests/__init__.py", "tests/parts_test.py", *grader):
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
         (repo / name).write_bytes((ROOT / name).read_bytes())
     (repo / "model.py").write_text(BASE_MODEL + "\n" + BROKEN[0][0] + "\n")
     done = subprocess.run([sys.executable, "-m", "unittest", "tests/parts_test.py"], cwd=repo, capture_output=True,

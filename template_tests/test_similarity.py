@@ -11,7 +11,7 @@ from instructor.similarity import BASELINE, DIMS, LINK_BELOW, distance, links, s
 from template_tests.conftest import ROOT
 from template_tests.submissions import TRAIN, noised_copy, train_on, widened_prior_copy
 from tests.grader import config
-from tests.grader.sampling import draw
+from tests.grader.child.sampling import draw
 
 MARGIN = 1.25  # every copy at most LINK_BELOW / MARGIN, every model trained apart at least LINK_BELOW * MARGIN
 

@@ -11,7 +11,7 @@ import pytest
 from instructor.starter import LEAKS, OMITTED, solution_code, tracked_files
 from template_tests.conftest import ROOT
 from tests.grader import config
-from tests.grader.parts import check_parts
+from tests.grader.child.parts import check_parts
 from tests.grader.pipeline import grade
 from tests.grader.stages import PARTS
 

@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from template_tests.conftest import ROOT, fid_wheel
-from tests.grader import tf_inception, weights
 from tests.grader.images import load_folder
+from tests.grader.instruments import tf_inception, weights
+from tests.grader.instruments.weights import OFFICIAL_NAME, WeightsError, load_weights
 from tests.grader.stages import NETWORK_ESTIMATE, NETWORK_STANDIN
-from tests.grader.weights import OFFICIAL_NAME, WeightsError, load_weights
 
 PROBE = load_folder(ROOT / "tests" / "reference")[::50]
 

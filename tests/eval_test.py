@@ -9,7 +9,7 @@ import unittest
 import pandas as pd
 
 from tests.grader import config
-from tests.grader.report import table
+from tests.grader.feedback.report import table
 from tests.grader.scoring import score_from_fid
 from tests.grader.stages import Result
 
@@ -45,7 +45,7 @@ class EvalTest(unittest.TestCase):
     def test_samples_are_not_copies_of_real_digits(self):
         if self.result.memorisation_passed is False:
             self.fail(f"{self.result.memorised_fraction:.0%} of the samples are near-copies of real digits "
-                      f"(limit {config.MEMORISATION_MAX_FRACTION:.0%}): score 0.")
+                      f"(limit {config.COPIES_MAX_FRACTION:.0%}): score 0.")
 
     def test_score_is_100_minus_fid(self):
         if not self.result.ok:

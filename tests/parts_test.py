@@ -7,7 +7,7 @@ is 100 - FID), but a failing part usually means a poor or failed grade.
 """
 import unittest
 
-from tests.grader.parts import check_parts
+from tests.grader.child.parts import check_parts
 
 __unittest = True  # a failure shows its one-line reason, not this file's traceback
 

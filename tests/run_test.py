@@ -7,8 +7,8 @@ FID against the held-out digits, and writes result_autograding.csv and data/samp
 """
 import unittest
 
+from tests.grader.feedback.report import table
 from tests.grader.pipeline import grade
-from tests.grader.report import table
 from tests.parts_test import PartsTest  # noqa: F401  (run first: unittest takes the classes in name order)
 
 __unittest = True  # a failure shows its one-line reason, not this file's traceback

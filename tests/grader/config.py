@@ -32,7 +32,7 @@ INCEPTION_BATCH = 50  # ONNX Runtime: 66 ms per image at 25-50, 74 at 100 (2 cor
 KID_SUBSETS = 100
 KID_SUBSET_SIZE = 100
 
-# Generated, not stored (probes.py in the child, generated.py in the grader; calibration in README, What protects
+# Generated, not stored (child/probes.py in the child, generated.py in the grader; calibration in README, What protects
 # the grade: 21 honest models had no bad point, every lookup of stored digits failed). Steps are in units of each
 # latent dimension's spread over the graded codes; changes are pixel L2 (two real digits are ~8 apart).
 PROBE_SMALL, PROBE_LARGE = 1e-3, 8e-3  # far below the spacing of stored codes; a network is linear over both
@@ -43,11 +43,11 @@ PROBE_FLAT = 0.02                      # of the decoder's own 90th-percentile ch
 PROBE_RATIO_BAND = (0.5, 2.0)          # small/large change within this factor of SMALL/LARGE is proportional
 PROBE_LIMIT = 0.10                     # share of points that may be bad, in each probe
 
-# Copies (memorisation.py: the check, its constants and its threshold, measured on the bank itself; calibration in
+# Copies (copies.py: the check, its constants and its threshold, measured on the bank itself; calibration in
 # README, What protects the grade): too many near-copies of real digits and the FID score is void.
-MEMORISATION_MAX_FRACTION = 0.25
+COPIES_MAX_FRACTION = 0.25
 
-# Learned from the 100 digits only (inversion.py in the child, learned_from.py in the grader; calibration in README,
+# Learned from the 100 digits only (child/inversion.py, learned_from.py in the grader; calibration in README,
 # What protects the grade): how well the decoder explains the training digits, the reference digits and MNIST.
 INVERSION_DIGITS = 200       # of each set: training (all 100 of them), reference, unseen (MNIST)
 INVERSION_LR = 0.3           # Adam on the code, in units of the graded codes' spread

@@ -2,7 +2,7 @@
 
 FID and the copy check look at the samples alone; a decoder that stores real digits in decoder.pth and returns
 them would score like real digits, and only digits the grader knows can be recognised as copies. This stage
-looks at the decoder instead: probes.py (in the sampling child) moves the very codes that drew the graded samples
+looks at the decoder instead: child/probes.py (in the sampling child) moves the very codes that drew the graded samples
 by tiny steps, and here, from those images alone, each point is judged:
   jump      the image changes by more than a whole-digit amount (JUMP) over the small step, or is NaN/inf
   flat      it does not change (under FLAT x the decoder's own usual change): a nearest-code lookup
@@ -58,8 +58,8 @@ def continuity(probes: np.ndarray, ends: np.ndarray) -> Continuity:
                       float((flat | jump | off).mean()), float(cliff.mean()))
 
 
-def measure(drawn) -> Continuity:
-    """The continuity of a sampling.Samples drawn with its probes; StageFailure when the decoder could not be
+def probed(drawn) -> Continuity:
+    """The continuity of a child/sampling.Samples drawn with its probes; StageFailure when the decoder could not be
     probed (raising on moved codes must not dodge the check)."""
     if drawn.probe_error or drawn.probes is None or drawn.cliffs is None:
         why = drawn.probe_error or "no images came back"

@@ -1,7 +1,7 @@
 """Stage 'learned-from': was the model trained on the 100 training digits only?
 
 The assignment allows nothing else, and FID cannot tell: a model trained on the held-out reference digits, or on
-MNIST (one line of torchvision), simply scores better. But a model knows the digits it learned from. inversion.py
+MNIST (one line of torchvision), simply scores better. But a model knows the digits it learned from. child/inversion.py
 (in the sampling child) finds, for each of three sets of real digits, the code that explains each digit best; here
 each digit's value is computed from the codes and images alone,
     value(x) = 0.5 ||x - D(z*)||^2 + 0.5 ||u*||^2     (u*: z* in the graded codes' units)
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import config
+from .copies import SOURCES
 from .stages import StageFailure
 
 SETS = ("training", "reference", "unseen")
@@ -31,6 +32,16 @@ class Asked:
     sets: np.ndarray    # int [K]: index into SETS
     unseen_label: str   # where the unseen digits come from, or why there are none
     by_mean: float      # the median value of the reference digits explained by the mean training digit alone
+
+
+def digits_to_ask(tools, seed: int) -> Asked:
+    """The training and reference digits, and MNIST's where the copy check's bank has it (tools: the instruments)."""
+    mnist = SOURCES.index("mnist")
+    if tools.bank is not None and (tools.bank.source == mnist).any():
+        unseen, label = tools.bank.images[tools.bank.source == mnist], "MNIST"
+    else:
+        unseen, label = np.zeros((0, 32, 32), np.uint8), "none (no MNIST)"
+    return ask(tools.train_images, tools.reference_images, unseen, label, seed)
 
 
 def ask(train: np.ndarray, reference: np.ndarray, unseen: np.ndarray, unseen_label: str, seed: int) -> Asked:
@@ -77,8 +88,8 @@ def values(asked: Asked, codes: np.ndarray, images: np.ndarray) -> np.ndarray:
     return fit + 0.5 * (codes.astype(np.float64) ** 2).sum(1)
 
 
-def measure(drawn, asked: Asked) -> Explained:
-    """From a sampling.Samples drawn with inversion; StageFailure when the decoder could not be asked."""
+def explained(drawn, asked: Asked) -> Explained:
+    """From a child/sampling.Samples drawn with inversion; StageFailure when the decoder could not be asked."""
     if drawn.inversion_error or drawn.inverted is None:
         why = drawn.inversion_error or "no codes came back"
         raise StageFailure("learned-from", f"the grader could not ask the decoder how well it explains real digits "

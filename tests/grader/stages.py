@@ -8,11 +8,13 @@ back with `Result.read`. A new stage is one line in STAGES (plus its own code); 
 No torch and no numpy here: the small tools that only read a result run without them.
 """
 import csv
+import traceback
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 # (name, what passing it means), in the order the pipeline runs them. The names are what students read in
-# "stage 'copies': ..." and what Classroom 50 lists as tests; the README numbers them in this order, then "score".
+# "stage 'copies': ..." and what Classroom 50 lists as tests; the README lists them in this order, then the score.
+# Each has a module of its name in this folder (learned-from: learned_from.py).
 STAGES = (
     ("submission", "the five files are there and not oversized"),
     ("load", "the state dicts load into the modules of model.py"),
@@ -25,7 +27,7 @@ STAGES = (
 )
 STAGE_NAMES = tuple(name for name, _ in STAGES)
 
-# The part checks (parts.py): the pieces of model.py checked one by one before any FID, in order. They are no
+# The part checks (child/parts.py): the pieces of model.py checked one by one before any FID, in order. They are no
 # stage of the grade and carry no points; they say which piece is missing or wrong.
 PARTS = ("encoder", "latent", "reparameterisation", "gradients", "prior", "decoder", "loss")
 
@@ -37,6 +39,18 @@ class StageFailure(Exception):
         assert stage in STAGE_NAMES, stage
         super().__init__(reason)
         self.stage, self.reason = stage, reason
+
+
+def one_line(error: BaseException) -> str:
+    """An exception of the student's code as a reason: one line, pointing at model.py where the traceback passes
+    through it."""
+    where = ""
+    for frame in reversed(traceback.extract_tb(error.__traceback__)):
+        if frame.filename.endswith("model.py"):
+            where = f" (model.py, line {frame.lineno})"
+            break
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text[:300]}{where}"
 
 
 def key(kind: type, label: str = "", fmt="{}", summary: bool = False, block: bool = False, default=None):
@@ -86,7 +100,7 @@ class Result:
     unseen_digits: str = key(str, "unseen digits", default="")
     training_advantage: float | None = key(float, "training advantage", "{:.2f}x", summary=True)
     reference_advantage: float | None = key(float, "reference advantage", "{:.2f}x", summary=True)
-    # Diagnostics beside the score, never part of it (feedback.py): in the features of a digit classifier.
+    # Diagnostics beside the score, never part of it (feedback/describe.py): in the features of a digit classifier.
     digit_fid: float | None = key(float, "digit FID (a guide)", "{:.1f}", summary=True)
     realism: float | None = key(float, "realism", "{:.0%}", summary=True)
     variety: float | None = key(float, "variety", "{:.0%}", summary=True)

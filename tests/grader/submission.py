@@ -1,4 +1,4 @@
-"""Stage 1: are the files there, and of a sane size? Nothing is opened yet."""
+"""Stage 'submission': are the files there, and of a sane size? Nothing is opened yet."""
 from pathlib import Path
 
 from . import config

@@ -115,7 +115,7 @@ def main() -> int:
             print(f"::error::could not install the grader's packages ({error}); nothing was graded", file=sys.stderr)
             return 1
     installed = time.perf_counter() - started
-    from tests.grader.report import summary_markdown, table
+    from tests.grader.feedback.report import summary_markdown, table
     from tests.grader.scoring import points
     result = grade_checkout()
     earned = points(result)

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from tests.grader import config
-from tests.grader.report import summary_markdown
+from tests.grader.feedback.report import summary_markdown
 from tests.grader.scoring import MAX_POINTS, points
 from tests.grader.stages import Result
 

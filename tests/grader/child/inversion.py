@@ -10,7 +10,7 @@ the parent judges barely move with the number of steps (measured: 0, 10, 20 and 
 a few suffice. The child returns the codes and the images the decoder gives at them; the parent computes the
 values from those alone.
 """
-import config  # the grader's folder is first on the child's sys.path
+import config  # the grader's folder is on the child's sys.path (worker.py)
 import numpy as np
 import torch
 

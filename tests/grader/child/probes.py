@@ -4,18 +4,19 @@ graded samples. Runs in the sampling child after the graded samples exist; it ne
 A network is continuous in its code z: shrink a step in z and the change of its image shrinks in proportion. A
 decoder that stores digits and returns them cannot do that: picked by a hash of z it jumps to another whole digit
 however small the step; picked by the nearest stored code it stands still over most small steps and jumps at the
-borders between codes. Two probes, each repeating the grader's own sampling loop (fresh generator, global seed,
-Latent.sample in the grader's batches) and only moving the codes before they reach the decoder, so that noise a
-prior or decoder draws from torch's global RNG is the same in every pass:
+borders between codes. Two probes, each rerunning the grader's own sampling loop (sample.batches: fresh generator,
+global seed, Latent.sample in the grader's batches) and only moving the codes before they reach the decoder, so that
+noise a prior or decoder draws from torch's global RNG is the same in every pass:
   probe():  z, z + SMALL*u, z + LARGE*u -> does the image stand still, jump, or change in proportion?
   cliffs(): bisect z -> z + SPAN*u LEVELS times, always into the half that changed more -> is a whole-digit change
             left in the last, tiny interval (a border between stored digits)?
 Steps are in units of the graded codes' own spread (each dimension's standard deviation), so a prior of any scale
 or shape is probed alike. Calibration: README, What protects the grade.
 """
-import config  # the grader's folder is first on the child's sys.path
+import config  # the grader's folder is on the child's sys.path (worker.py)
 import numpy as np
 import torch
+from sample import batches
 
 
 def directions(codes: torch.Tensor, seed: int, n: int) -> torch.Tensor:
@@ -30,13 +31,8 @@ def directions(codes: torch.Tensor, seed: int, n: int) -> torch.Tensor:
 def decode_moved(latent, decoder, seed: int, shifts: torch.Tensor, total: int, batch: int) -> np.ndarray:
     """The grader's sampling loop (total codes in batches of batch) for the first len(shifts) codes, each moved by its
     shift before decoding; len(shifts) is a multiple of batch, so the decoder sees the same batches."""
-    generator = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    images = []
-    for start in range(0, len(shifts), batch):
-        z = latent.sample(min(batch, total - start), generator=generator)[:len(shifts) - start]
-        images.append(decoder(z + shifts[start:start + len(z)].to(z.device, z.dtype)).float().cpu())
-    return torch.cat(images).numpy()
+    moved = batches(latent.sample, decoder, total, seed, batch, shifts)
+    return torch.cat([x.float().cpu() for _, x in moved]).numpy()
 
 
 @torch.no_grad()

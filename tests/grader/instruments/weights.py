@@ -15,8 +15,8 @@ from pathlib import Path
 import torch
 from pytorch_fid.inception import FID_WEIGHTS_URL
 
+from ..stages import NETWORK_ESTIMATE, NETWORK_OFFICIAL, NETWORK_STANDIN, STATUS_BY_NETWORK
 from . import tf_inception
-from .stages import NETWORK_ESTIMATE, NETWORK_OFFICIAL, NETWORK_STANDIN, STATUS_BY_NETWORK
 
 OFFICIAL_NAME = "pt_inception-2015-12-05-6726825d.pth"
 OFFICIAL_SHA256 = "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2"

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from . import config
-from .images import load_folder
+from .. import config
+from ..images import load_folder
 from .weights import InceptionWeights
 
 

@@ -1,8 +1,8 @@
 """How a grade looks to people: the terminal table (self-test, notebook, logs) and the Markdown a student reads
 on the run's page, the Classroom 50 Release and the regrade's feedback. Both render every labelled key of
 stages.Result, so a new key shows up here without a change."""
-from .scoring import MAX_POINTS, points
-from .stages import Result
+from ..scoring import MAX_POINTS, points
+from ..stages import Result
 
 
 def table(result: Result) -> str:

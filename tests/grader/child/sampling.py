@@ -1,4 +1,4 @@
-"""Parent side of sampling: run sample_worker.py in a child (child.py) with a time limit, then check what came back.
+"""Parent side of sampling: run worker.py in a child (run.py) with a time limit and read back what it wrote.
 Everything the child returns is .npy arrays (read with allow_pickle=False) and one status line.
 """
 import io
@@ -8,15 +8,15 @@ from pathlib import Path
 
 import numpy as np
 
-from . import config
-from .child import Finished, read_output, run_child
-from .images import to_uint8
+from .. import config
+from ..check import check_samples
+from ..stages import StageFailure
+from .run import Finished, read_output, run_child
 from .sandbox import Sandbox
-from .stages import StageFailure
 
 UNSANDBOXED = Sandbox(None)  # the child runs as the grader's own user (frozen: one shared default is safe)
 
-WORKER = Path(__file__).with_name("sample_worker.py")
+WORKER = Path(__file__).with_name("worker.py")
 SUBMITTED_CODE = ("model.py", *config.WEIGHT_FILES)
 MAX_SAMPLES_BYTES = 1 << 29  # room for any wrong shape worth a message; a bound on what is read back
 
@@ -39,12 +39,7 @@ def draw(root: Path, n: int, seed: int, timeout_s: float = config.SAMPLE_TIMEOUT
     student's code in a child (stages 'load' and 'sample'), then checked (stage 'check'); with probe, also the
     decoder's images near their codes, for stage 'generated', and with explain (uint8 [K, 32, 32] real digits),
     how well the decoder explains each, for stage 'learned-from'. Raises StageFailure."""
-    drawn = run_worker(Path(root), n, seed, timeout_s, sandbox, probe, explain)
-    checked = check_samples(drawn.images, n)
-    if drawn.probes is not None:  # the images at z are the graded samples themselves, whatever the child says:
-        drawn.probes[0] = checked[:drawn.probes.shape[1]]  # model.py cannot choose what the steps are measured from
-    drawn.images = to_uint8(checked)
-    return drawn
+    return check_samples(run_worker(Path(root), n, seed, timeout_s, sandbox, probe, explain), n)
 
 
 def run_worker(root: Path, n: int, seed: int, timeout_s: float, sandbox: Sandbox = UNSANDBOXED,
@@ -108,21 +103,3 @@ def read_inversion(out: Path, asked: int, status: dict) -> tuple[tuple | None, s
     if images is None or any(array is None for array in per_digit):
         return None, "the decoder's images for the codes did not come back"
     return (codes, images, *per_digit), ""
-
-
-def check_samples(samples: np.ndarray, n: int) -> np.ndarray:
-    """Validate shape, finiteness and range; return them as float32 [n, 1, 32, 32] in [0, 1]."""
-    if samples.shape != (n, 1, 32, 32):
-        raise StageFailure("check", f"Decoder must return [B, 1, 32, 32] images; {n} samples came back with shape "
-                                    f"{list(samples.shape)}.")
-    bad = ~np.isfinite(samples)
-    if bad.any():
-        raise StageFailure("check", f"{bad.any(axis=(1, 2, 3)).sum()} of {n} samples contain NaN or inf: check "
-                                    "the training loss for NaN, or a division by zero in the decoder.")
-    lo, hi = float(samples.min()), float(samples.max())
-    tolerance = 1e-4
-    if lo < -tolerance or hi > 1 + tolerance:
-        hint = (" That looks like a tanh output in [-1, 1]: use (x + 1) / 2, or end the decoder with a sigmoid."
-                if lo < -0.1 and hi <= 1 + tolerance else " End the decoder with a sigmoid to keep pixels in [0, 1].")
-        raise StageFailure("check", f"pixel values must lie in [0, 1]; the samples span [{lo:.3f}, {hi:.3f}].{hint}")
-    return samples.astype(np.float32)

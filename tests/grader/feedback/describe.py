@@ -1,5 +1,5 @@
-"""Feedback beside the score, never part of it: what the samples lack, measured in the features of a digit
-classifier (digits.py, diagnostics.py), the advice that follows from it, and data/sample/grid/diagnostics.png.
+"""Feedback beside the score, never part of it: what the samples lack, measured in the features of a digit classifier
+(instruments/digits.py, diagnostics.py), the advice that follows from it, and data/sample/grid/diagnostics.png.
 
 The score is 100 - FID and nothing here changes it; a failure here is said in the advice and never stops grading.
 """
@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import diagnostics, diagnostics_picture
-from .digits import DigitNet, DigitNetError, features, features_and_labels, load_digit_net
-from .memorisation import SOURCES, Bank, CopyReport
-from .stages import Result
+from ..copies import SOURCES, Bank, CopyReport
+from ..instruments.digits import DigitNet, DigitNetError, features, features_and_labels, load_digit_net
+from ..stages import Result
+from . import diagnostics, picture as diagnostics_picture
 
 CLOSEST = 5  # samples named in closest_to_training
 

@@ -1,6 +1,6 @@
-"""Stage 'copies': is a sample a near-copy of a real digit a student could have, one of the 1,100 the repository
-ships or of MNIST's 70,000 (mnist.py: one line of torchvision away)? Replays come exact, shifted, noised, or in a
-new pose. FID cannot tell: replayed real digits score like real digits.
+"""Stage 'copies': is a sample a near-copy of a real digit a student could have, one of the 1,100 the repository ships
+or of MNIST's 70,000 (instruments/mnist.py: one line of torchvision away)? Replays come exact, shifted, noised, or
+in a new pose. FID cannot tell: replayed real digits score like real digits.
 
 Every image is cleaned the same way: divided by its ink level (a copy made fainter is brought back), pixels
 fainter than INK dropped (clipped noise a cheat adds to the black background lies below it), then a Gaussian blur
@@ -38,7 +38,8 @@ import torch.nn.functional as F
 
 from . import config
 from .images import load_folder
-from .mnist import MnistError, load_mnist
+from .instruments.mnist import MnistError, load_mnist
+from .stages import StageFailure
 
 LEVEL_PIXELS, LEVEL_FLOOR = 10, 0.25   # an image's ink level: its 10th brightest pixel, at least 0.25
 INK = 0.2                # pixel values below this (of the ink level) are background
@@ -155,6 +156,15 @@ def copy_report(samples: np.ndarray, bank: Bank) -> CopyReport:
     source = bank.source[nearest]
     by_source = {name: float((copied & (source == k)).mean()) for k, name in enumerate(SOURCES)}
     return CopyReport(float(copied.mean()), by_source, ratios, nearest)
+
+
+def check_copies(copies: CopyReport) -> None:
+    """The stage's verdict: StageFailure('copies', one line) when more than COPIES_MAX_FRACTION of the samples
+    are near-copies."""
+    if copies.fraction > config.COPIES_MAX_FRACTION:
+        raise StageFailure("copies", f"{copies.fraction:.0%} of the samples are near-copies of real digits "
+                                     f"(copied from {copies.copied()}; limit {config.COPIES_MAX_FRACTION:.0%}): "
+                                     "the model replays real digits instead of generating new ones.")
 
 
 def calibrated_ratio(bank: Bank) -> float:

@@ -1,5 +1,5 @@
 """The part checks, run on the student's model.py in a child process of its own (parts.py starts it):
-    python part_checks.py SUBMISSION OUT [UID]
+    python child/part_checks.py SUBMISSION OUT [UID]
 
 Each check builds fresh modules (no trained weights needed) and tests one piece of the VAE against what it must
 do: shapes, the reparameterisation's mean and variance, gradients reaching mu and log sigma^2, the loss against
@@ -13,8 +13,10 @@ import sys
 import traceback
 from pathlib import Path
 
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # stages.py (this script's folder is first)
+
 import torch
-from sandbox import become  # this script's own folder is first on sys.path
+from sandbox import become
 from stages import PARTS
 
 

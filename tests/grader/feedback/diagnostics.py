@@ -1,5 +1,5 @@
 """What is wrong with the samples, in words a student can act on: pure functions of digit features and labels
-(digits.py) and of the copy check's near-copy share (memorisation.py).
+(instruments/digits.py) and of the copy check's near-copy share (copies.py).
 
 An FID says how far the samples are from real digits, not why. Three reasons pull it up, each with its own fix:
 - realism: the share of samples that land among real digits in feature space (precision, Kynkaanniemi et al.
@@ -12,14 +12,15 @@ An FID says how far the samples are from real digits, not why. Three reasons pul
   near-zero realism and variety, since a blur lies far from every real digit.
 - near-copies: the share of samples the copy check finds far closer to a shipped digit than to the others.
   High when the model memorised its training digits (too many epochs).
-Every threshold comes from the calibration in RESULTS.md (models with each problem, and real digits the
-repository does not hold, sampled as the grader samples); the margins are given there.
+Every threshold sits between models with the problem and models without it, sampled as the grader samples;
+template_tests/test_digits.py trains one model with each problem (too blurry, untrained, narrowed to one or two
+classes) and holds the advice to it, beside the baseline, which must draw none.
 """
 from dataclasses import dataclass
 
 import numpy as np
 
-from .fid import frechet_distance
+from ..instruments.fid import frechet_distance
 
 K_NEIGHBOURS = 3  # Kynkaanniemi et al. 2019: small k keeps outliers from inflating the manifold
 EXPECTED_SHARE = 0.10  # the reference digits hold 100 of each class
@@ -31,7 +32,7 @@ REAL_REALISM = 0.93
 REAL_VARIETY = 0.91
 REAL_NEAR_COPIES = 0.012
 
-# Thresholds, set between the models with and without each problem (RESULTS.md).
+# Thresholds, set between the models with and without each problem (template_tests/test_digits.py).
 LOW_REALISM = 0.71
 LOW_VARIETY = 0.25
 LOW_SPREAD = 0.15

@@ -4,9 +4,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import config, sandbox
-from .child import read_output, run_child
-from .stages import PARTS
+from .. import config
+from ..stages import PARTS
+from . import sandbox
+from .run import read_output, run_child
 
 WORKER = Path(__file__).with_name("part_checks.py")
 TIMEOUT_S = 120  # importing torch and building three small modules takes a few seconds

@@ -2,7 +2,7 @@
 
 The FID Inception was trained on photographs; this network was trained on MNIST digits that the repository does
 not ship (data/make_digit_classifier.py, which also writes the provenance file next to the weights). Its 128-d
-penultimate features give the diagnostics (diagnostics.py) a space where a blurry 3, a missing class or a
+penultimate features give the diagnostics (feedback/diagnostics.py) a space where a blurry 3, a missing class or a
 copied training digit can be told apart, and its labels say which digits a model draws.
 
     net = load_digit_net()          # checks the file's sha256, loads it with weights_only=True
