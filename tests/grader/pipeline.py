@@ -70,10 +70,10 @@ def grade(root: Path = config.ROOT, n_samples: int = config.N_SAMPLES, seed: int
         stage, doing = "load", " while loading the grader's instruments"  # before any of the student's code
         tools = tools or prepare_instruments(cache_dir or default_cache_dir(), of_record)
         name_the_network(result, tools)
+        stage, doing = "sample", ""
         asked = digits_to_ask(tools, seed)
         jail = sandbox.choose()
         result.sandbox = jail.label
-        stage, doing = "sample", ""
         drawn = run_worker(Path(root), n_samples, seed, timeout_s, jail, explain=asked.digits)  # load, sample
         stage = "check"
         images = check_samples(drawn, n_samples).images
