@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import config
+from . import config, memory
 from .check import check_samples
 from .child import sandbox
 from .child.sampling import run_worker
@@ -62,6 +62,7 @@ def grade(root: Path = config.ROOT, n_samples: int = config.N_SAMPLES, seed: int
     them once); by default they are loaded here, before any student code runs (of_record: see
     prepare_instruments)."""
     started = time.perf_counter()
+    memory.map_large_blocks_apart()
     forget_previous_outputs(sample_dir, result_csv)
     result = Result(n_samples=n_samples, seed=seed, torch=torch.__version__)
     stage, doing = "submission", ""
@@ -69,6 +70,7 @@ def grade(root: Path = config.ROOT, n_samples: int = config.N_SAMPLES, seed: int
         check_submission(root)
         stage, doing = "load", " while loading the grader's instruments"  # before any of the student's code
         tools = tools or prepare_instruments(cache_dir or default_cache_dir(), of_record)
+        memory.give_back()  # what loading them needed and no longer does
         name_the_network(result, tools)
         stage, doing = "sample", ""
         asked = digits_to_ask(tools, seed)
@@ -91,6 +93,7 @@ def grade(root: Path = config.ROOT, n_samples: int = config.N_SAMPLES, seed: int
         result.copies_training, result.copies_reference, result.copies_mnist = (
             copies.by_source[name] for name in ("training", "reference", "mnist"))
         feedback.describe(result, images, copies, tools.digits, tools.bank, sample_dir / "grid" / "diagnostics.png")
+        memory.give_back()
         check_copies(copies)
         stage = "learned-from"
         found = explained(drawn, asked)

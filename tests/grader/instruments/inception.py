@@ -1,14 +1,15 @@
 """The FID's Inception network: pytorch-fid's InceptionV3 (2048-d pool features) with our verified weights.
 
 It runs on ONNX Runtime when that is installed: the same network and weights, exported from PyTorch on every
-load (about 2 s, in memory, so there is no cache file to trust), ~1.5x faster on 2 CPU cores. Before it is
-used, its features on a few reference digits are compared with PyTorch's; a mismatch, a missing package or a
-failed export leaves the grade on PyTorch, and `backend` (written to the report) says which one ran and why.
+load (about 2 s, to a private file deleted once read, so there is no cache file to trust), ~1.5x faster on 2 CPU
+cores. Before it is used, its features on a few reference digits are compared with PyTorch's; a mismatch, a
+missing package or a failed export leaves the grade on PyTorch, and `backend` (written to the report) says which
+one ran and why.
 Measured (benchmarks/grader_benchmark.py): features agree to ~1e-6 of their scale, FID to ~1e-5.
 Neither bf16 nor int8: bf16 moved the FID by 14.
 """
-import io
 import os
+import tempfile
 import warnings
 from unittest import mock
 
@@ -46,15 +47,21 @@ class OnnxInception:
     def __init__(self, reference: TorchInception, image_shape: tuple[int, int]):
         import onnxruntime  # optional: ImportError means "stay on PyTorch"
 
-        graph = io.BytesIO()
         # eval() matters: the exporter leaves every submodule in the wrapper's mode (a new module trains).
         pooled = PoolFeatures(reference.net).eval()
-        with warnings.catch_warnings():
+        # Through a private file, deleted once read: an in-memory graph costs two more copies of the weights.
+        with tempfile.TemporaryDirectory(prefix="vae-grader-onnx-") as folder, warnings.catch_warnings():
             # The TorchScript exporter: 2 s and no extra package, where torch.export's takes 12 s and onnxscript.
             warnings.simplefilter("ignore")
+            graph = os.path.join(folder, "inception.onnx")
             torch.onnx.export(pooled, (torch.zeros(2, 3, *image_shape),), graph, dynamo=False,
                               input_names=["images"], output_names=["features"],
                               dynamic_axes={"images": {0: "batch"}, "features": {0: "batch"}})
+            self.session = self.start(onnxruntime, graph)
+        self.backend = f"onnxruntime {onnxruntime.__version__}"
+
+    @staticmethod
+    def start(onnxruntime, graph: str):
         options = onnxruntime.SessionOptions()
         # One pool per process, sized like PyTorch's (a class regrade sets it to cores // jobs).
         options.intra_op_num_threads = torch.get_num_threads()
@@ -62,8 +69,7 @@ class OnnxInception:
         # Without the arena each batch's activations are freed after it (with it, a grading peaked 0.7 GB higher);
         # the features are the same to the bit.
         options.enable_cpu_mem_arena = False
-        self.session = onnxruntime.InferenceSession(graph.getvalue(), options, providers=["CPUExecutionProvider"])
-        self.backend = f"onnxruntime {onnxruntime.__version__}"
+        return onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
         return self.session.run(None, {"images": as_rgb(images)})[0].astype(np.float64)
