@@ -15,7 +15,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_PACKED_BYTES = 10 * 1024 * 1024
-GRADER_PACKAGES = ("torch", "torchvision", "pytorch-fid", "onnxruntime", "onnx", "scipy", "numpy", "pillow", "tqdm")
+# What grading imports, and nothing else: scipy, which pytorch-fid requires, is not (autograder.py: --no-deps).
+GRADER_PACKAGES = ("torch", "torchvision", "pytorch-fid", "onnxruntime", "onnx", "numpy", "pillow", "tqdm")
 CONTENTS = {  # bundle path: repository path
     "tests/__init__.py": "tests/__init__.py",
     "tests/grader": "tests/grader",

@@ -1,7 +1,10 @@
 """The Classroom 50 bundle: built, packed and unpacked as the platform does, run in a student's checkout, and its
 result.json held to the platform's documented rules (classroom50_contract.py)."""
+import importlib.util
 import json
+import re
 import shutil
+import subprocess
 import sys
 import tarfile
 from pathlib import Path
@@ -15,6 +18,8 @@ from tests.grader.scoring import points
 from tests.grader.stages import NETWORK_ESTIMATE, Result
 
 SLUG = "vae-09"
+PHASES = ("install packages", "download Inception weights", "download MNIST", "load instruments", "grade",
+          "write results")
 ENV = {"CLASSROOM": "ml-fall-2026", "ASSIGNMENT": SLUG, "SUBMISSION_TAG": "submit/2026-11-24T10-00-00Z-abc1234",
        "COMMIT_URL": "https://github.com/ml-org/ml-fall-2026-vae-09-ada/commit/abc1234",
        "RELEASE_URL": "https://github.com/ml-org/ml-fall-2026-vae-09-ada/releases/tag/submit%2F2026",
@@ -47,6 +52,11 @@ def autograde(bundle: Path, checkout: Path, grader_env: dict, tmp_path: Path) ->
     env = {**grader_env, **ENV, "CLASSROOM50_BUNDLE_DIR": str(bundle), "GITHUB_OUTPUT": str(output)}
     done = run([sys.executable, str(bundle / "autograder.py")], checkout, env, 1200)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    # What a submission costs, read from the job's own log: one line per phase, in order, then the total.
+    logged = re.findall(r"^autograder phase: (.+): (\d+\.\d) s$", done.stdout, re.MULTILINE)
+    assert [name for name, _ in logged] == list(PHASES), done.stdout[-2000:]
+    total = float(re.search(r"^autograder total: (\d+\.\d) s", done.stdout, re.MULTILINE).group(1))
+    assert sum(float(seconds) for _, seconds in logged) <= total + 0.1 * len(logged)
     document = json.loads((checkout / "result.json").read_text())
     assert problems(document, env) == []
     return document, (checkout / "release-body.md").read_text(), output.read_text()
@@ -98,3 +108,26 @@ def test_a_replay_of_the_reference_digits_gets_zero(unpacked, grader_env, tmp_pa
     document, body, _ = autograde(unpacked, checkout, grader_env, tmp_path)
     copies = {t["test-name"]: t for t in document["tests"]}["copies"]
     assert document["score"] == 0 and not copies["passed"] and "tests/reference/" in copies["reason"]
+
+
+@pytest.mark.parametrize("uv_installs", [True, False])
+def test_the_install_takes_pypis_pins_then_the_cpu_wheels_then_pytorch_fid_without_scipy(monkeypatch, uv_installs):
+    path = ROOT / "tests" / "platforms" / "classroom50.py"
+    spec = importlib.util.spec_from_file_location("classroom50_autograder", path)
+    autograder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(autograder)
+    pins = {"torch": "2.14.1", "torchvision": "0.29.1", "pytorch-fid": "0.3.0", "numpy": "2.4.6", "tqdm": "4.70.1"}
+    commands = []
+
+    def fake_run(command, **kwargs):  # only the install of uv itself can fail, and does when uv_installs is False
+        commands.append(command)
+        return subprocess.CompletedProcess(command, 0 if uv_installs or autograder.UV not in command else 1)
+
+    monkeypatch.setattr(autograder.subprocess, "run", fake_run)
+    used = autograder.install(list(pins), pins)
+    installs = commands[1:]  # the first asked pip for uv
+    assert commands[0][-1] == autograder.UV and (used == autograder.UV) == uv_installs
+    assert all(("uv" in c) == uv_installs for c in installs), installs
+    assert [c[-2:] for c in installs] == [
+        ["numpy==2.4.6", "tqdm==4.70.1"], ["torch==2.14.1", "torchvision==0.29.1"], ["--no-deps", "pytorch-fid==0.3.0"]]
+    assert [autograder.TORCH_INDEX in c for c in installs] == [False, True, False]

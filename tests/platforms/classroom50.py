@@ -3,11 +3,14 @@
 runner starts it as `python autograder.py` with the checkout as working directory. Nothing here runs from this
 repository itself.
 
-The story: install the grader's pinned packages (skipped when they are there) -> grade the checkout with the
-grader and the digits of this bundle, never the student's tests/ -> write ./result.json (classroom50/result/v1),
-./release-body.md, the sample grid and result_autograding.csv (for the assignment's release_assets), and
-status/summary for the commit status. A stage that fails is the student's zero, with its one-line reason; the exit
-code is non-zero only when grading itself could not run (then Classroom 50 records an error, not a grade).
+The story: install the grader's pinned packages (skipped when they are there) -> download the Inception weights
+and MNIST (skipped when cached) -> load the instruments -> grade the checkout with the grader and the digits of
+this bundle, never the student's tests/ -> write ./result.json (classroom50/result/v1), ./release-body.md, the
+sample grid and result_autograding.csv (for the assignment's release_assets), and status/summary for the commit
+status. Each phase logs one line `autograder phase: NAME: SECONDS s`, and a last line the total: what a
+submission costs in runner minutes, read from the job's own log. A stage that fails is the student's zero, with
+its one-line reason; the exit code is non-zero only when grading itself could not run (then Classroom 50 records
+an error, not a grade).
 """
 import datetime
 import json
@@ -15,6 +18,7 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
@@ -23,6 +27,13 @@ sys.path.insert(0, str(HERE))  # the bundle's tests/grader, not the student's te
 CHECKOUT = Path.cwd()
 TORCH_INDEX = "https://download.pytorch.org/whl/cpu"  # the CPU wheels: a fraction of the default CUDA build
 FROM_TORCH_INDEX = ("torch", "torchvision")
+# pytorch-fid's own requirements are the grader's other pins, and scipy, which only its fid_score imports (the
+# grader uses its network alone): with --no-deps the job neither downloads nor unpacks scipy (~35 MB).
+WITHOUT_DEPENDENCIES = ("pytorch-fid",)
+# uv downloads and unpacks in parallel. Measured from PyPI into a new environment with no cache: the non-torch pins
+# in 2.0 s (1.1 s of it installing uv) against pip's 5.7 s; unpacking a 555 MB torch wheel, 4.6 s against 12.7 s.
+# It is fetched with pip first; if that fails, pip installs the packages itself.
+UV = "uv==0.13.9"
 SCHEMA = "classroom50/result/v1"
 
 
@@ -43,23 +54,99 @@ def missing(pins: dict[str, str]) -> list[str]:
     return absent
 
 
-def install(names: list[str], pins: dict[str, str]) -> None:
+class Phases:
+    """The job's own clock: `with phases("name"):` logs how long the phase took, and keeps it for the Release."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+        self.started = time.perf_counter()
+
+    @contextmanager
+    def __call__(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = time.perf_counter() - start
+            print(f"autograder phase: {name}: {self.seconds[name]:.1f} s", flush=True)
+
+    def total(self) -> float:
+        return time.perf_counter() - self.started
+
+    def line(self) -> str:
+        return ", ".join(f"{name} {seconds:.0f} s" for name, seconds in self.seconds.items())
+
+
+def installer() -> tuple[list[str], str]:
+    """(the install command, its name): uv's when it can be had, else pip's."""
     pip = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    groups = [([n for n in names if n in FROM_TORCH_INDEX], ["--index-url", TORCH_INDEX]),
-              ([n for n in names if n not in FROM_TORCH_INDEX], [])]
+    if subprocess.run([*pip, UV], capture_output=True).returncode == 0:
+        return [sys.executable, "-m", "uv", "pip", "install", "--quiet", "--python", sys.executable], UV
+    return pip, "pip (uv could not be installed)"
+
+
+def install(names: list[str], pins: dict[str, str]) -> str:
+    """Installs names at their pins; returns which installer did it."""
+    command, name = installer()
+    torch_index = ["--index-url", TORCH_INDEX]
+    groups = [  # PyPI's pins first, so that torchvision finds numpy and pillow at theirs
+        ([n for n in names if n not in FROM_TORCH_INDEX + WITHOUT_DEPENDENCIES], []),
+        ([n for n in names if n in FROM_TORCH_INDEX], torch_index),
+        ([n for n in names if n in WITHOUT_DEPENDENCIES], ["--no-deps"]),
+    ]
     for group, options in groups:
         if group:
-            subprocess.run([*pip, *options, *(f"{n}=={pins[n]}" for n in group)], check=True)
+            subprocess.run([*command, *options, *(f"{n}=={pins[n]}" for n in group)], check=True)
+    return name
 
 
-def grade_checkout():
+def download_weights() -> str:
+    """The official Inception file into the torch cache, unless it is there or VAE_FID_WEIGHTS names one. A
+    failure is not the job's: the grade reports it at stage 'load', with its remedy."""
+    from tests.grader.instruments import weights
+    if os.environ.get("VAE_FID_WEIGHTS"):
+        return "VAE_FID_WEIGHTS names the file"
+    if weights.hub_path().is_file():
+        return "cached"
+    try:
+        weights.download(weights.hub_path())
+    except weights.WeightsError as error:
+        return f"failed: {error.short}"
+    return "downloaded"
+
+
+def download_mnist() -> str:
+    """MNIST's two image files into the grader's cache (too large to ship: 11 MB against the bundle's 10 MiB)."""
+    from tests.grader.instruments import mnist
+    if os.environ.get("VAE_MNIST_DIR"):
+        return "VAE_MNIST_DIR names the folder"
+    try:
+        for name in mnist.IMAGE_FILES:
+            mnist.fetch(name, mnist.cache_dir())
+    except mnist.MnistError as error:
+        return f"failed: {error}"
+    return "cached or downloaded"
+
+
+def load_instruments():
+    """The bundle's instruments; None if loading them crashed, so that the grade reports it at stage 'load'."""
+    from tests.grader.instruments.prepare import prepare_instruments
+    try:
+        return prepare_instruments(HERE / "features", of_record=True)  # the shipped features, spot-checked
+    except Exception:
+        return None
+
+
+def the_bundles_grader() -> None:
     import tests.grader
-    from tests.grader.pipeline import grade
     if HERE not in Path(tests.grader.__file__).resolve().parents:  # the bundle's grader, never the student's
         raise RuntimeError(f"imported the grader from {tests.grader.__file__}, not from {HERE}")
-    # The shipped features (bundle.ship_features) are spot-checked like any cache.
+
+
+def grade_checkout(tools):
+    from tests.grader.pipeline import grade
     return grade(CHECKOUT, sample_dir=CHECKOUT / "data" / "sample", result_csv=CHECKOUT / "result_autograding.csv",
-                 cache_dir=HERE / "features", of_record=True)
+                 cache_dir=HERE / "features", of_record=True, tools=tools)
 
 
 def stage_tests(result, earned: int) -> list[dict]:
@@ -104,35 +191,45 @@ def result_json(result, earned: int) -> dict:
 
 
 def main() -> int:
-    started = time.perf_counter()
+    phases = Phases()
     pins = pinned()
-    absent = missing(pins)
-    if absent:
-        print(f"Installing the grader's packages: {', '.join(absent)}", flush=True)
-        try:
-            install(absent, pins)
-        except subprocess.CalledProcessError as error:
-            print(f"::error::could not install the grader's packages ({error}); nothing was graded", file=sys.stderr)
-            return 1
-    installed = time.perf_counter() - started
-    from tests.grader.feedback.report import summary_markdown, table
-    from tests.grader.scoring import points
-    result = grade_checkout()
-    earned = points(result)
-    Path("result.json").write_text(json.dumps(result_json(result, earned), indent=2) + "\n")
-    footer = (f"Pictures: `samples.png` and `diagnostics.png` attached to this Release (when the assignment's "
-              f"release files name them, under `data/sample/grid/`). Install {installed:.0f} s, grading "
-              f"{result.seconds} s.")
-    Path("release-body.md").write_text(summary_markdown(result, footer=footer))
-    why_not = result.problem()
-    summary = why_not or f"FID {result.fid:.2f}"
-    output = os.environ.get("GITHUB_OUTPUT")
-    if output:
-        with open(output, "a") as f:
-            f.write(f"status={'failure' if why_not else 'success'}\n")
-            f.write(f"summary={earned}/100: {' '.join(summary.split())[:200]}\n")
+    with phases("install packages"):
+        absent = missing(pins)
+        if absent:
+            print(f"Installing the grader's packages: {', '.join(absent)}", flush=True)
+            try:
+                print(f"installed with {install(absent, pins)}", flush=True)
+            except subprocess.CalledProcessError as error:
+                print(f"::error::could not install the grader's packages ({error}); nothing was graded",
+                      file=sys.stderr)
+                return 1
+    the_bundles_grader()
+    with phases("download Inception weights"):
+        print(f"Inception weights: {download_weights()}", flush=True)
+    with phases("download MNIST"):
+        print(f"MNIST: {download_mnist()}", flush=True)
+    with phases("load instruments"):
+        tools = load_instruments()
+    with phases("grade"):
+        result = grade_checkout(tools)
+    with phases("write results"):
+        from tests.grader.feedback.report import summary_markdown, table
+        from tests.grader.scoring import points
+        earned = points(result)
+        Path("result.json").write_text(json.dumps(result_json(result, earned), indent=2) + "\n")
+        footer = (f"Pictures: `samples.png` and `diagnostics.png` attached to this Release (when the assignment's "
+                  f"release files name them, under `data/sample/grid/`). This job: {phases.line()}.")
+        Path("release-body.md").write_text(summary_markdown(result, footer=footer))
+        why_not = result.problem()
+        summary = why_not or f"FID {result.fid:.2f}"
+        output = os.environ.get("GITHUB_OUTPUT")
+        if output:
+            with open(output, "a") as f:
+                f.write(f"status={'failure' if why_not else 'success'}\n")
+                f.write(f"summary={earned}/100: {' '.join(summary.split())[:200]}\n")
     print(table(result), flush=True)
     print(f"\nPoints {earned}/100" + (f" ({why_not})" if why_not else ""), flush=True)
+    print(f"autograder total: {phases.total():.1f} s ({phases.line()})", flush=True)
     return 0
 
 
