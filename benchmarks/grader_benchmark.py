@@ -38,7 +38,7 @@ from tests.grader import config
 from tests.grader.child.sampling import draw
 from tests.grader.images import load_folder
 from tests.grader.instruments.fid import features, frechet_distance
-from tests.grader.instruments.inception import OnnxInception, PoolFeatures, TorchInception, as_rgb
+from tests.grader.instruments.inception import OnnxInception, PoolFeatures, TorchInception, as_rgb, export
 from tests.grader.instruments.prepare import default_cache_dir, prepare_instruments
 from tests.grader.instruments.weights import OFFICIAL_NAME, InceptionWeights, WeightsError, load_weights
 from tests.grader.pipeline import grade
@@ -97,6 +97,12 @@ class OpenVinoInception:
         return self.model(as_rgb(images))[0].astype(np.float64)
 
 
+def onnx_of(eager: TorchInception, image_shape: tuple[int, int]) -> OnnxInception:
+    with tempfile.TemporaryDirectory() as folder:
+        export(eager, image_shape, os.path.join(folder, "inception.onnx"))
+        return OnnxInception(os.path.join(folder, "inception.onnx"))
+
+
 def backends_part(weights) -> str:
     images = load_folder(config.REFERENCE_DIR)[:BACKEND_IMAGES]
     half = BACKEND_IMAGES // 2
@@ -104,7 +110,7 @@ def backends_part(weights) -> str:
     makers = [
         ("PyTorch, channels_last (eager)", lambda: eager, ("torch",)),
         ("torch.compile (inductor)", lambda: CompiledInception(weights), ("torch",)),
-        ("ONNX Runtime", lambda: OnnxInception(eager, images.shape[1:]), ("onnxruntime", "onnx")),
+        ("ONNX Runtime", lambda: onnx_of(eager, images.shape[1:]), ("onnxruntime", "onnx")),
         ("OpenVINO", lambda: OpenVinoInception(eager, images.shape[1:]), ("openvino",)),
     ]
     expected = None

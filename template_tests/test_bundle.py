@@ -18,8 +18,8 @@ from tests.grader.scoring import points
 from tests.grader.stages import NETWORK_ESTIMATE, Result
 
 SLUG = "vae-09"
-PHASES = ("install packages", "download Inception weights", "download MNIST", "load instruments", "grade",
-          "write results")
+PHASES = ("install packages", "import the grader", "download Inception weights", "download MNIST", "load instruments",
+          "grade", "write results")
 ENV = {"CLASSROOM": "ml-fall-2026", "ASSIGNMENT": SLUG, "SUBMISSION_TAG": "submit/2026-11-24T10-00-00Z-abc1234",
        "COMMIT_URL": "https://github.com/ml-org/ml-fall-2026-vae-09-ada/commit/abc1234",
        "RELEASE_URL": "https://github.com/ml-org/ml-fall-2026-vae-09-ada/releases/tag/submit%2F2026",

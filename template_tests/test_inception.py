@@ -24,12 +24,24 @@ def test_the_grader_runs_onnx_runtime_with_pytorchs_features(instruments, eager)
     assert np.abs(instruments.net(DIGITS) - expected).max() < 1e-5 * np.abs(expected).max()
 
 
-def test_exporting_leaves_the_pytorch_network_as_it_was(instruments, eager):
+def test_exporting_leaves_the_pytorch_network_as_it_was(instruments, eager, tmp_path):
     # The exporter sets every submodule to its wrapper's mode: a network left training gives other features.
     before = eager(DIGITS)
-    inception.OnnxInception(eager, DIGITS.shape[1:])
+    inception.export(eager, DIGITS.shape[1:], str(tmp_path / "inception.onnx"))
     assert not eager.net.training
     assert np.array_equal(eager(DIGITS), before)
+    assert np.abs(inception.OnnxInception(str(tmp_path / "inception.onnx"))(DIGITS) - before).max() < 1e-5 * np.abs(
+        before).max()
+
+
+def test_a_graph_onnx_runtime_cannot_load_leaves_the_grade_on_pytorch(instruments, monkeypatch):
+    def refuse(self, graph):
+        raise RuntimeError("no such kernel")
+
+    monkeypatch.setattr(inception.OnnxInception, "__init__", refuse)
+    net = inception.load_inception(instruments.weights, DIGITS)
+    assert isinstance(net, inception.TorchInception)
+    assert net.backend.endswith("(ONNX Runtime could not load the graph: RuntimeError)")
 
 
 def test_without_onnxruntime_the_grade_stays_on_pytorch_and_says_so(instruments, monkeypatch):

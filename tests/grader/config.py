@@ -26,7 +26,9 @@ SAMPLE_BATCH = 100
 SAMPLE_TIMEOUT_S = 300
 
 # FID: pytorch-fid's Inception, 2048-d pool features, compared with the 1,000 held-out reference digits.
-INCEPTION_BATCH = 25  # ONNX Runtime: 66 ms per image at 25-50, 74 at 100 (2 cores); 25 halves the activations
+# ONNX Runtime on 2 cores: 43 ms per image at 5, 10 and 25, features equal to the bit; the activations take +58,
+# +116-143 and +325-358 MiB (benchmarks/README.md, memory)
+INCEPTION_BATCH = 10
 
 # KID: unbiased MMD^2 with the cubic polynomial kernel, averaged over random subsets.
 KID_SUBSETS = 100

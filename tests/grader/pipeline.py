@@ -70,7 +70,6 @@ def grade(root: Path = config.ROOT, n_samples: int = config.N_SAMPLES, seed: int
         check_submission(root)
         stage, doing = "load", " while loading the grader's instruments"  # before any of the student's code
         tools = tools or prepare_instruments(cache_dir or default_cache_dir(), of_record)
-        memory.give_back()  # what loading them needed and no longer does
         name_the_network(result, tools)
         stage, doing = "sample", ""
         asked = digits_to_ask(tools, seed)

@@ -3,14 +3,14 @@
 runner starts it as `python autograder.py` with the checkout as working directory. Nothing here runs from this
 repository itself.
 
-The story: install the grader's pinned packages (skipped when they are there) -> download the Inception weights
-and MNIST (skipped when cached) -> load the instruments -> grade the checkout with the grader and the digits of
-this bundle, never the student's tests/ -> write ./result.json (classroom50/result/v1), ./release-body.md, the
-sample grid and result_autograding.csv (for the assignment's release_assets), and status/summary for the commit
-status. Each phase logs one line `autograder phase: NAME: SECONDS s`, and a last line the total: what a
-submission costs in runner minutes, read from the job's own log. A stage that fails is the student's zero, with
-its one-line reason; the exit code is non-zero only when grading itself could not run (then Classroom 50 records
-an error, not a grade).
+The story: install the grader's pinned packages (skipped when they are there) -> import the grader -> download the
+Inception weights and MNIST (skipped when cached) -> load the instruments -> grade the checkout with the grader and
+the digits of this bundle, never the student's tests/ -> write ./result.json (classroom50/result/v1),
+./release-body.md, the sample grid and result_autograding.csv (for the assignment's release_assets), and
+status/summary for the commit status. Each phase logs one line `autograder phase: NAME: SECONDS s`, and a last line
+the total: what a submission costs in runner minutes, read from the job's own log. A stage that fails is the
+student's zero, with its one-line reason; the exit code is non-zero only when grading itself could not run (then
+Classroom 50 records an error, not a grade).
 """
 import datetime
 import json
@@ -139,6 +139,7 @@ def load_instruments():
 
 def the_bundles_grader() -> None:
     import tests.grader
+    import tests.grader.pipeline
     if HERE not in Path(tests.grader.__file__).resolve().parents:  # the bundle's grader, never the student's
         raise RuntimeError(f"imported the grader from {tests.grader.__file__}, not from {HERE}")
 
@@ -203,7 +204,8 @@ def main() -> int:
                 print(f"::error::could not install the grader's packages ({error}); nothing was graded",
                       file=sys.stderr)
                 return 1
-    the_bundles_grader()
+    with phases("import the grader"):  # torch, mostly: every later phase would otherwise be charged for it
+        the_bundles_grader()
     with phases("download Inception weights"):
         print(f"Inception weights: {download_weights()}", flush=True)
     with phases("download MNIST"):

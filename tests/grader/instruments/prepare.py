@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import config
+from .. import config, memory
 from ..copies import Bank, load_bank
 from ..feedback import describe as feedback
 from ..feedback.diagnostics import knn_radii
@@ -41,6 +41,7 @@ def default_cache_dir() -> Path:
 def prepare_instruments(cache_dir: Path, of_record: bool = False) -> Instruments:
     """of_record: a grade of record (Classroom 50, a class regrade; on a GitHub runner every grade is): the
     official Inception file only, and a copy check that knows MNIST."""
+    memory.map_large_blocks_apart()
     tools = Instruments(train_images=load_folder(config.TRAIN_DIR), reference_images=load_folder(config.REFERENCE_DIR))
     tools.digits = feedback.prepare(tools.reference_images)
     try:
@@ -51,10 +52,13 @@ def prepare_instruments(cache_dir: Path, of_record: bool = False) -> Instruments
         tools.weights = load_weights(tools.reference_images, of_record)
     except WeightsError as error:
         tools.error = str(error)
+        memory.give_back()
         return tools
     tools.net = load_inception(tools.weights, probe=tools.reference_images)
+    memory.give_back()  # the PyTorch network it was exported from, before the features' batches come on top
     tools.reference_features = cached_features(tools.net, tools.weights, config.REFERENCE_DIR, cache_dir)
     tools.train_features = cached_features(tools.net, tools.weights, config.TRAIN_DIR, cache_dir)
     if tools.weights.network != NETWORK_STANDIN:  # a random network's neighbourhoods say nothing
         tools.reference_radii = knn_radii(tools.reference_features)
+    memory.give_back()  # what loading them needed and no longer does: the export's graph, the bank's index
     return tools
