@@ -90,7 +90,7 @@ def as_rgb(images: np.ndarray) -> np.ndarray:
 
 def load_inception(weights: InceptionWeights, probe: np.ndarray):
     """The fastest backend whose features match PyTorch's on a few of the probe images, chosen unpredictably.
-    PyTorch's network is let go before ONNX Runtime loads its copy: the two at once were a grading's peak."""
+    PyTorch's network is let go before ONNX Runtime loads its copy, so that the two are never held at once."""
     reference = TorchInception(weights.state_dict)
     rows = np.random.default_rng(int.from_bytes(os.urandom(8), "little")).choice(len(probe), PROBE_IMAGES, False)
     expected = reference(probe[rows])
