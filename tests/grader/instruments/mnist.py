@@ -96,12 +96,16 @@ def read_idx_images(path: Path) -> np.ndarray:
     return np.frombuffer(data, np.uint8, offset=16).reshape(count, 28, 28)
 
 
-def load_mnist() -> Mnist:
-    """Every MNIST digit, or MnistError with a one-line remedy."""
+def image_files() -> list[tuple[Path, bool]]:
+    """MNIST's image files, each (path, official), found or downloaded in the module's order; or MnistError."""
     explicit = os.environ.get("VAE_MNIST_DIR")
     if explicit:
-        found = [explicit_file(name, Path(explicit).expanduser()) for name in IMAGE_FILES]
-    else:
-        found = [(fetch(name, cache_dir()), True) for name in IMAGE_FILES]
+        return [explicit_file(name, Path(explicit).expanduser()) for name in IMAGE_FILES]
+    return [(fetch(name, cache_dir()), True) for name in IMAGE_FILES]
+
+
+def load_mnist() -> Mnist:
+    """Every MNIST digit, or MnistError with a one-line remedy."""
+    found = image_files()
     images = np.concatenate([read_idx_images(path) for path, _ in found])
     return Mnist(np.pad(images, ((0, 0), (2, 2), (2, 2))), all(official for _, official in found))

