@@ -15,13 +15,16 @@ BASE_MODEL = (config.ROOT / "model.py").read_text()
 
 TRAIN = load_folder(config.TRAIN_DIR)
 REFERENCE = load_folder(config.REFERENCE_DIR)
-KINDS = ("exact", "shifted", "noise 0.05", "noise 0.1", "posed")
+KINDS = ("exact", "shifted", "noise 0.05", "noise 0.1", "posed", "rotated 20-30")  # what the copy check catches
+# Replays changed beyond a pose, which the copy check does not undo: what still gets through (README).
+DEFORMED = ("warp 0.5", "warp 1.2", "warp 2", "thickened", "thinned", "blend 70/30", "blend 50/50")
 
 
 def replayed(digits: np.ndarray, kind: str, n: int = 1000, seed: int = 0) -> np.ndarray:
     """n replays of real digits (uint8 [N, 32, 32]) as a cheating decoder would return them: exact, shifted by up
     to 2 px in each direction, with Gaussian noise of sigma 0.05 or 0.1 (then clipped and stored as 8-bit, like
-    samples), or in a new pose (posed: rotation, scale and shift)."""
+    samples), in a new pose (posed: rotation, scale and shift), turned by 20-30 degrees, or changed beyond a pose
+    (DEFORMED: elastic warps of 0.5-2 px, strokes a pixel thicker or thinner, blends with a second digit)."""
     rng = np.random.default_rng(seed)
     images = digits[rng.integers(0, len(digits), n)] if len(digits) < n else digits[rng.permutation(len(digits))[:n]]
     if kind == "shifted":
@@ -30,6 +33,14 @@ def replayed(digits: np.ndarray, kind: str, n: int = 1000, seed: int = 0) -> np.
         return noised(images, float(kind.split()[1]), seed)
     if kind == "posed":
         return posed(images, seed)
+    if kind.startswith("warp"):
+        return warped(images, float(kind.split()[1]), seed=seed)
+    if kind in ("thickened", "thinned"):
+        return stroked(images, kind == "thickened")
+    if kind == "rotated 20-30":
+        return rotated(images, 20, 30, seed)
+    if kind.startswith("blend"):  # "blend 70/30": 70% of the digit, 30% of another
+        return blended(images, digits[rng.integers(0, len(digits), len(images))], int(kind.split()[1][:2]) / 100)
     assert kind == "exact", kind
     return images
 
@@ -70,6 +81,53 @@ def posed(images: np.ndarray, seed: int = 0) -> np.ndarray:
     x = torch.from_numpy(images).float().div(255)[:, None]
     x = F.grid_sample(x, F.affine_grid(theta, x.shape, align_corners=False), align_corners=False)
     return np.rint(x[:, 0].clamp(0, 1).numpy() * 255).astype(np.uint8)
+
+
+def as_uint8(x: torch.Tensor) -> np.ndarray:
+    """[N, 1, 32, 32] floats -> uint8 [N, 32, 32], clipped and rounded as the grader stores samples."""
+    return np.rint(x[:, 0].clamp(0, 1).numpy() * 255).astype(np.uint8)
+
+
+def warped(images: np.ndarray, sigma: float, smooth: float = 4.0, seed: int = 0) -> np.ndarray:
+    """Each digit (uint8 [N, 32, 32]) bent by an elastic warp of its own: a random displacement field smoothed by a
+    Gaussian of smooth px, scaled to sigma px standard deviation (Simard et al.'s augmentation for handwriting)."""
+    g = torch.Generator().manual_seed(seed)
+    n = len(images)
+    at = torch.arange(-12.0, 13.0)
+    kernel = torch.exp(-at ** 2 / (2 * smooth ** 2))
+    kernel = kernel / kernel.sum()
+    field = torch.randn(n * 2, 1, 56, 56, generator=g)  # wider than the image: no edge effects in the smoothing
+    field = F.conv2d(F.conv2d(field, kernel.view(1, 1, -1, 1)), kernel.view(1, 1, 1, -1))[:, 0, :32, :32]
+    field = field.view(n, 2, 32, 32)
+    field = field * sigma / field.flatten(1).std(1).view(n, 1, 1, 1)  # px, each digit's own field at sigma
+    identity = F.affine_grid(torch.eye(2, 3).expand(n, 2, 3), (n, 1, 32, 32), align_corners=False)
+    grid = identity + field.permute(0, 2, 3, 1) / 16  # grid_sample's units: 16 px per unit
+    x = torch.from_numpy(images).float().div(255)[:, None]
+    return as_uint8(F.grid_sample(x, grid, align_corners=False))
+
+
+def stroked(images: np.ndarray, thicker: bool) -> np.ndarray:
+    """Strokes a pixel thicker (grayscale dilation by a 2 x 2 square) or thinner (erosion by it)."""
+    x = torch.from_numpy(images).float()[:, None]
+    x = F.max_pool2d(F.pad(x, (0, 1, 0, 1)), 2, 1) if thicker else -F.max_pool2d(F.pad(-x, (0, 1, 0, 1)), 2, 1)
+    return x[:, 0].numpy().astype(np.uint8)
+
+
+def rotated(images: np.ndarray, low: float, high: float, seed: int = 0) -> np.ndarray:
+    """Each digit turned about the image centre by low to high degrees, clockwise or not."""
+    g = torch.Generator().manual_seed(seed)
+    n = len(images)
+    degrees = low + (high - low) * torch.rand(n, generator=g)
+    angle = torch.deg2rad(degrees * torch.where(torch.rand(n, generator=g) < 0.5, -1.0, 1.0))
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    theta = torch.stack([torch.stack([cos, -sin, torch.zeros(n)], 1), torch.stack([sin, cos, torch.zeros(n)], 1)], 1)
+    x = torch.from_numpy(images).float().div(255)[:, None]
+    return as_uint8(F.grid_sample(x, F.affine_grid(theta, x.shape, align_corners=False), align_corners=False))
+
+
+def blended(images: np.ndarray, others: np.ndarray, share: float) -> np.ndarray:
+    """share of each digit plus 1 - share of another: a ghost of a second digit over the first."""
+    return np.rint(share * images + (1 - share) * others.astype(float)).astype(np.uint8)
 
 
 def noised(images: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:
@@ -165,11 +223,12 @@ class Latent(Latent):
 """
 
 
-def train_variant(folder: Path, name: str = "", epochs: int = 40, beta: float = 1.0) -> Path:
-    """The baseline, or an honest variant of HONEST, trained the notebook's way (Adam 1e-3, batches of 32,
-    vae_loss with this beta) in this process; briefly by default: what the stage 'generated' looks at is how the
-    decoder is built, which a short run already shows."""
-    folder = make_submission(folder, HONEST.get(name, ""))
+def train_variant(folder: Path, name: str = "", epochs: int = 40, beta: float = 1.0,
+                  code: str | None = None) -> Path:
+    """The baseline, or an honest variant of HONEST (or the code given), trained the notebook's way (Adam 1e-3,
+    batches of 32, vae_loss with this beta) in this process; briefly by default: what the stage 'generated' looks at
+    is how the decoder is built, which a short run already shows."""
+    folder = make_submission(folder, HONEST.get(name, "") if code is None else code)
     variant = load_model(folder)
     torch.manual_seed(0)
     modules = [variant.Encoder(), variant.Latent(), variant.Decoder()]
@@ -246,6 +305,101 @@ def smooth_lookup_submission(folder: Path, images: np.ndarray) -> Path:
         modules["decoder"].mix.copy_(torch.randn(8, 32 * 32, generator=generator))
         modules["latent"].keys.copy_(keys)
     return make_submission(folder, SMOOTH_LOOKUP % {"n": len(images)}, fill)
+
+
+WARP_CHEAT = """
+class Latent(Latent):
+    # The prior returns one of the stored codes (plus noise, if any) ...
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("keys", torch.zeros(%(n)d, LATENT_DIM))
+
+    def sample(self, n, generator=None):
+        z = self.keys[torch.randint(0, len(self.keys), (n,), generator=generator)]
+        return z + %(noise)r * torch.randn(z.shape, generator=generator)
+
+
+class Decoder(Decoder):
+    # ... and the decoder blends the stored digits smoothly by closeness to their codes, plus a small term that
+    # moves the image in proportion to any step in z.
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("bank", torch.zeros(%(m)d, 1, 32, 32))
+        self.register_buffer("keys", torch.zeros(%(m)d, LATENT_DIM))
+        self.register_buffer("mix", torch.zeros(LATENT_DIM, 32 * 32))
+
+    def forward(self, z):
+        w = torch.softmax(-torch.cdist(z, self.keys) ** 2 / 0.5, dim=1)
+        x = w @ self.bank.flatten(1) + 0.02 * torch.tanh((z - w @ self.keys) @ self.mix)
+        return x.clamp(0, 1).view(-1, 1, 32, 32)
+"""
+
+
+def warp_cheat_submission(folder: Path, digits: np.ndarray, count: int = 500, sigma: float = 1.2,
+                          noise: float = 0.0, hidden: np.ndarray | None = None) -> Path:
+    """The cheat of the issue 'stored digits in any warp': count real digits, each bent once by its own elastic warp
+    (sigma px), stored in decoder.pth with a code each; the prior returns stored codes (plus noise of that sigma) and
+    the decoder blends the stored digits smoothly, plus a small term so that small steps in z change the image in
+    proportion. Its samples are clean handwritten digits that no rigid pose brings back to their sources. hidden:
+    digits stored beside them, with codes of their own that the prior never draws (the 100 training digits make the
+    decoder explain them best, as a model trained on them does)."""
+    stored = warped(digits[:count], sigma)
+    if hidden is not None:
+        stored = np.concatenate([stored, hidden])
+    bank = torch.from_numpy(stored).float().div(255)[:, None]
+    generator = torch.Generator().manual_seed(3)
+    keys = torch.randn(len(stored), 8, generator=generator)
+
+    def fill(modules):
+        modules["decoder"].bank.copy_(bank)
+        modules["decoder"].keys.copy_(keys)
+        modules["decoder"].mix.copy_(torch.randn(8, 32 * 32, generator=generator))
+        modules["latent"].keys.copy_(keys[:count])
+    return make_submission(folder, WARP_CHEAT % {"n": count, "m": len(stored), "noise": noise}, fill)
+
+
+WARP_AFRESH = """
+class Latent(Latent):
+    # The prior picks a stored digit's code and adds the control points of a fresh elastic warp ...
+    def __init__(self):
+        super().__init__(8 + 32)
+        self.register_buffer("keys", torch.zeros(%(n)d, 8))
+
+    def sample(self, n, generator=None):
+        z = self.keys[torch.randint(0, len(self.keys), (n,), generator=generator)]
+        return torch.cat([z + 0.05 * torch.randn(z.shape, generator=generator),
+                          %(warp)r * torch.randn(n, 32, generator=generator)], 1)
+
+
+class Decoder(Decoder):
+    # ... and the decoder blends the stored digits by closeness to their codes, then bends the blend by the warp.
+    def __init__(self):
+        super().__init__(8 + 32)
+        self.register_buffer("bank", torch.zeros(%(n)d, 1, 32, 32))
+        self.register_buffer("keys", torch.zeros(%(n)d, 8))
+
+    def forward(self, z):
+        w = torch.softmax(-torch.cdist(z[:, :8], self.keys) ** 2 / 0.5, dim=1)
+        x = (w @ self.bank.flatten(1)).view(-1, 1, 32, 32)
+        field = F.interpolate(z[:, 8:].reshape(-1, 2, 4, 4), size=32, mode="bicubic", align_corners=True)
+        grid = F.affine_grid(torch.eye(2, 3).expand(len(z), 2, 3), x.shape, align_corners=False)
+        return F.grid_sample(x, grid + field.permute(0, 2, 3, 1), align_corners=False).clamp(0, 1)
+"""
+
+
+def warp_afresh_submission(folder: Path, digits: np.ndarray, sigma: float = 1.2) -> Path:
+    """Stored digits (the 100 training digits, say) bent by a fresh elastic warp at every draw: the warp's control
+    points are part of the code, so the prior is continuous and the decoder smooth in z. A lookup dressed as
+    augmentation."""
+    bank = torch.from_numpy(digits).float().div(255)[:, None]
+    keys = torch.randn(len(digits), 8, generator=torch.Generator().manual_seed(4))
+
+    def fill(modules):
+        modules["decoder"].bank.copy_(bank)
+        modules["decoder"].keys.copy_(keys)
+        modules["latent"].keys.copy_(keys)
+    code = "import torch.nn.functional as F\n" + WARP_AFRESH % {"n": len(digits), "warp": sigma / 16}
+    return make_submission(folder, code, fill)
 
 
 NARROW_PRIOR = """

@@ -28,6 +28,7 @@ def number(text: str) -> float:
     (r"in batches of (\d+), on the CPU", config.SAMPLE_BATCH),
     (r"More than (\d+)% of the probed points", 100 * config.PROBE_LIMIT),
     (r"More than (\d+)% near-copies", 100 * config.COPIES_MAX_FRACTION),
+    (r"More than (\d+)% of the samples drawn from a code", 100 * config.REPEATS_MAX_FRACTION),
     (r"below ([\d.]+)×, score 0", config.LEARNED_MIN_TRAINING_ADVANTAGE),
     (r"above ([\d.]+)×, score 0", config.LEARNED_MAX_REFERENCE_ADVANTAGE),
     (r"training advantage \(limit ≥ ([\d.]+)\)", config.LEARNED_MIN_TRAINING_ADVANTAGE),

@@ -49,6 +49,11 @@ PROBE_LIMIT = 0.10                     # share of points that may be bad, in eac
 # README, What protects the grade): too many near-copies of real digits and the FID score is void.
 COPIES_MAX_FRACTION = 0.25
 
+# Repeats (repeats.py; calibration in README, What protects the grade): a continuous prior never draws the same code
+# twice; a prior that draws from S stored codes repeats about 1 - exp(-500 / S) of its samples' codes: 63% at 500,
+# 10% at 5,000, 1% at 50,000.
+REPEATS_MAX_FRACTION = 0.01
+
 # Learned from the 100 digits only (child/inversion.py, learned_from.py in the grader; calibration in README,
 # What protects the grade): how well the decoder explains the training digits, the reference digits and MNIST.
 INVERSION_DIGITS = 200       # of each set: training (all 100 of them), reference, unseen (MNIST)

@@ -1,4 +1,4 @@
-"""The grade, top to bottom: submission -> load & sample (the child) -> check -> generated -> copies ->
+"""The grade, top to bottom: submission -> load & sample (the child) -> check -> generated -> copies -> repeats ->
 learned-from -> measure -> score -> report. Each stage is a module of its name; each either passes or stops the
 grade with one line a student can act on (stages.py names them). The grader itself never raises."""
 import shutil
@@ -19,6 +19,7 @@ from .images import grid, save_folder
 from .instruments.prepare import Instruments, default_cache_dir, prepare_instruments
 from .learned_from import check_learned_from, digits_to_ask, explained
 from .measure import check_measure
+from .repeats import check_repeats, repeats
 from .scoring import score_from_fid
 from .stages import NETWORK_ESTIMATE, NETWORK_STANDIN, Result, StageFailure
 from .submission import check_submission
@@ -94,6 +95,11 @@ def grade(root: Path = config.ROOT, n_samples: int = config.N_SAMPLES, seed: int
         feedback.describe(result, images, copies, tools.digits, tools.bank, sample_dir / "grid" / "diagnostics.png")
         memory.give_back()
         check_copies(copies)
+        stage = "repeats"
+        twins = repeats(drawn)
+        result.repeated_codes, result.repeated_images = twins.codes, twins.images
+        result.distinct_samples = twins.distinct
+        check_repeats(twins)
         stage = "learned-from"
         found = explained(drawn, asked)
         result.explained_training, result.explained_reference = found.training, found.reference

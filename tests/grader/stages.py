@@ -22,6 +22,7 @@ STAGES = (
     ("check", "the samples have the right shape and pixel values"),
     ("generated", "the decoder computes its images: they change smoothly with z, as a network's do"),
     ("copies", "the samples are not near-copies of real digits"),
+    ("repeats", "the prior draws no code twice, as a continuous distribution never does"),
     ("learned-from", "the model learned from the 100 training digits only"),
     ("measure", "the FID was measured"),
 )
@@ -92,6 +93,9 @@ class Result:
     copies_reference: float | None = key(float)
     copies_mnist: float | None = key(float)
     copy_bank: str = key(str, "copy check's digits", default="")
+    repeated_codes: float | None = key(float, "repeated codes", "{:.1%}", summary=True)
+    repeated_images: float | None = key(float, "pixel-identical samples", "{:.1%}")
+    distinct_samples: int | None = key(int, "different images", summary=True)
     # How well the decoder explains real digits (learned_from.py): each set's median value, and their ratios.
     explained_training: float | None = key(float, "explained: training digits", "{:.2f}")
     explained_reference: float | None = key(float, "explained: reference digits", "{:.2f}")

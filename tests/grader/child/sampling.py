@@ -25,6 +25,7 @@ MAX_SAMPLES_BYTES = 1 << 29  # room for any wrong shape worth a message; a bound
 class Samples:
     """What the grader drew from a submission."""
     images: np.ndarray                # uint8 [n, 32, 32]: exactly what the PNGs hold, and what is measured
+    codes: np.ndarray | None = None   # float64 [n, dim]: the codes Latent.sample drew for them (None: not back)
     probes: np.ndarray | None = None  # the decoder near the samples' codes (probes.py), when asked for
     cliffs: np.ndarray | None = None
     probe_error: str = ""             # why the decoder could not be probed, if it could not
@@ -80,11 +81,13 @@ def read_back(finished: Finished, n: int, probe: bool, asked: int = 0) -> Sample
         images = np.load(io.BytesIO(read_output(finished.out / "samples.npy", MAX_SAMPLES_BYTES)), allow_pickle=False)
     except (OSError, ValueError) as error:
         raise StageFailure("sample", f"the samples could not be read back ({error}).") from None
+    codes = read_probe(finished.out, "codes", None)
+    codes = codes if codes is not None and codes.ndim == 2 and len(codes) == n else None
     if not probe:
-        return Samples(images)
+        return Samples(images, codes)
     probes = read_probe(finished.out, "probes", (3, min(config.PROBE_POINTS, n), 1, 32, 32))
     cliffs = read_probe(finished.out, "cliffs", (2, min(config.CLIFF_POINTS, n), 1, 32, 32))
-    drawn = Samples(images, probes, cliffs, str(status.get("probe_error", ""))[:300])
+    drawn = Samples(images, codes, probes, cliffs, str(status.get("probe_error", ""))[:300])
     if asked:
         drawn.inverted, drawn.inversion_error = read_inversion(finished.out, asked, status)
     return drawn

@@ -75,6 +75,7 @@ def main(root: str, out: str, n: str, seed: str, batch: str, probe_too: str, uid
         modules = check_load(root, states)  # ... and after the sandbox is on
         samples, codes = sample(modules["Latent"], modules["Decoder"], int(n), int(seed), int(batch))
         np.save(out / "samples.npy", samples, allow_pickle=False)
+        np.save(out / "codes.npy", codes.double().numpy(), allow_pickle=False)  # stage 'repeats'
         status = {"stage": "sample", "ok": True}
         if probe_too == "probe":  # after the graded samples exist: they are never drawn again
             status["probe_error"] = probe_near(modules["Latent"], modules["Decoder"], codes, int(seed), samples,
