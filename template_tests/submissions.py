@@ -264,52 +264,9 @@ def mixture_prior_submission(folder: Path, trained: Path) -> Path:
     return make_submission(folder, MIXTURE_PRIOR, fill)
 
 
-SMOOTH_LOOKUP = """
+STORED_BLEND = """
 class Latent(Latent):
-    # The prior picks a stored code and adds a little noise ...
-    def __init__(self):
-        super().__init__()
-        self.register_buffer("keys", torch.zeros(%(n)d, LATENT_DIM))
-
-    def sample(self, n, generator=None):
-        k = torch.randint(0, len(self.keys), (n,), generator=generator)
-        return self.keys[k] + 0.01 * torch.randn(n, LATENT_DIM, generator=generator)
-
-
-class Decoder(Decoder):
-    # ... and the decoder blends the stored digits by closeness to their codes, plus a small smooth term, so that
-    # its output never stands still.
-    def __init__(self):
-        super().__init__()
-        self.register_buffer("bank", torch.zeros(%(n)d, 1, 32, 32))
-        self.register_buffer("keys", torch.zeros(%(n)d, LATENT_DIM))
-        self.register_buffer("mix", torch.zeros(LATENT_DIM, 32 * 32))
-
-    def forward(self, z):
-        w = torch.softmax(-torch.cdist(z, self.keys) ** 2 / 30, dim=1)
-        x = w @ self.bank.flatten(1) + 0.02 * torch.sin(z @ self.mix)
-        return x.clamp(0, 1).view(-1, 1, 32, 32)
-"""
-
-
-def smooth_lookup_submission(folder: Path, images: np.ndarray) -> Path:
-    """Stored digits behind a smooth blend plus a small smooth term, sampled at their own codes: it passes the stage
-    'generated' (no jump, no standing still) and returns near-exact copies, which the stage 'copies' must catch."""
-    bank = torch.from_numpy(images).float().div(255)[:, None]
-    generator = torch.Generator().manual_seed(2)
-    keys = 10 * torch.randn(len(images), 8, generator=generator)
-
-    def fill(modules):
-        modules["decoder"].bank.copy_(bank)
-        modules["decoder"].keys.copy_(keys)
-        modules["decoder"].mix.copy_(torch.randn(8, 32 * 32, generator=generator))
-        modules["latent"].keys.copy_(keys)
-    return make_submission(folder, SMOOTH_LOOKUP % {"n": len(images)}, fill)
-
-
-WARP_CHEAT = """
-class Latent(Latent):
-    # The prior returns one of the stored codes (plus noise, if any) ...
+    # The prior picks one of the stored codes (plus a little noise, if any) ...
     def __init__(self):
         super().__init__()
         self.register_buffer("keys", torch.zeros(%(n)d, LATENT_DIM))
@@ -320,8 +277,8 @@ class Latent(Latent):
 
 
 class Decoder(Decoder):
-    # ... and the decoder blends the stored digits smoothly by closeness to their codes, plus a small term that
-    # moves the image in proportion to any step in z.
+    # ... and the decoder blends the stored digits by closeness to their codes, plus a small smooth term, so that
+    # its output never stands still and moves in proportion to any step in z.
     def __init__(self):
         super().__init__()
         self.register_buffer("bank", torch.zeros(%(m)d, 1, 32, 32))
@@ -329,33 +286,49 @@ class Decoder(Decoder):
         self.register_buffer("mix", torch.zeros(LATENT_DIM, 32 * 32))
 
     def forward(self, z):
-        w = torch.softmax(-torch.cdist(z, self.keys) ** 2 / 0.5, dim=1)
-        x = w @ self.bank.flatten(1) + 0.02 * torch.tanh((z - w @ self.keys) @ self.mix)
+        w = torch.softmax(-torch.cdist(z, self.keys) ** 2 / %(temperature)r, dim=1)
+        x = w @ self.bank.flatten(1) + 0.02 * %(term)s
         return x.clamp(0, 1).view(-1, 1, 32, 32)
 """
+
+
+def stored_blend_submission(folder: Path, images: np.ndarray, sampled: int, keys: torch.Tensor,
+                            generator: torch.Generator, **blend) -> Path:
+    """A decoder that keeps images (uint8 [M, 32, 32]) with a code each (keys [M, 8]) and blends them (STORED_BLEND,
+    with blend's noise, temperature and term); the prior draws only the first sampled codes."""
+    bank = torch.from_numpy(images).float().div(255)[:, None]
+
+    def fill(modules):
+        modules["decoder"].bank.copy_(bank)
+        modules["decoder"].keys.copy_(keys)
+        modules["decoder"].mix.copy_(torch.randn(8, 32 * 32, generator=generator))
+        modules["latent"].keys.copy_(keys[:sampled])
+    return make_submission(folder, STORED_BLEND % {"n": sampled, "m": len(images), **blend}, fill)
+
+
+def smooth_lookup_submission(folder: Path, images: np.ndarray) -> Path:
+    """Stored digits behind a smooth blend plus a small smooth term, sampled at their own codes: it passes the stage
+    'generated' (no jump, no standing still) and returns near-exact copies, which the stage 'copies' must catch."""
+    generator = torch.Generator().manual_seed(2)
+    keys = 10 * torch.randn(len(images), 8, generator=generator)
+    return stored_blend_submission(folder, images, len(images), keys, generator, noise=0.01, temperature=30,
+                                   term="torch.sin(z @ self.mix)")
 
 
 def warp_cheat_submission(folder: Path, digits: np.ndarray, count: int = 500, sigma: float = 1.2,
                           noise: float = 0.0, hidden: np.ndarray | None = None) -> Path:
     """The cheat of the issue 'stored digits in any warp': count real digits, each bent once by its own elastic warp
     (sigma px), stored in decoder.pth with a code each; the prior returns stored codes (plus noise of that sigma) and
-    the decoder blends the stored digits smoothly, plus a small term so that small steps in z change the image in
+    the decoder blends the stored digits sharply, plus a small term so that small steps in z change the image in
     proportion. Its samples are clean handwritten digits that no rigid pose brings back to their sources. hidden:
-    digits stored beside them, with codes of their own that the prior never draws (the 100 training digits make the
-    decoder explain them best, as a model trained on them does)."""
+    digits stored beside them, with codes of their own that the prior never draws."""
     stored = warped(digits[:count], sigma)
     if hidden is not None:
         stored = np.concatenate([stored, hidden])
-    bank = torch.from_numpy(stored).float().div(255)[:, None]
     generator = torch.Generator().manual_seed(3)
     keys = torch.randn(len(stored), 8, generator=generator)
-
-    def fill(modules):
-        modules["decoder"].bank.copy_(bank)
-        modules["decoder"].keys.copy_(keys)
-        modules["decoder"].mix.copy_(torch.randn(8, 32 * 32, generator=generator))
-        modules["latent"].keys.copy_(keys[:count])
-    return make_submission(folder, WARP_CHEAT % {"n": count, "m": len(stored), "noise": noise}, fill)
+    return stored_blend_submission(folder, stored, count, keys, generator, noise=noise, temperature=0.5,
+                                   term="torch.tanh((z - w @ self.keys) @ self.mix)")
 
 
 WARP_AFRESH = """

@@ -5,9 +5,9 @@ leave about 316 distinct codes, and 63% of the samples share theirs with another
 that no copy check can trace back to a real digit (bent by an elastic warp, say), and it needs no bank at all.
 
 The codes are judged, not the images: an honest model with a one-dimensional latent draws some pixel-identical
-images (0.8-2.4% of its samples over four seeds, measured), since codes a hair apart decode to the same 8-bit image; its codes still
-never repeat. The images' repeats are reported beside the verdict, as evidence. Calibration: README, What protects
-the grade; benchmarks/copy_deformations.py.
+images (0.8-2.4% of its samples over four seeds, measured), since codes a hair apart decode to the same 8-bit
+image; its codes still never repeat. The images' repeats are reported beside the verdict, as evidence.
+Calibration: README, What protects the grade; benchmarks/copy_deformations.py.
 """
 from dataclasses import dataclass
 
