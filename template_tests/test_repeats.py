@@ -69,7 +69,7 @@ def test_a_one_dimensional_latent_draws_identical_images_but_passes(latent_1):
 
 
 def test_the_warp_cheat_scores_zero_through_the_stage_scripts(tmp_path, grader_env, unshipped_digits):
-    cheat = warp_cheat_submission(tmp_path / "made", unshipped_digits)
+    cheat = warp_cheat_submission(tmp_path / "made", unshipped_digits[::2])  # 50 of each class
     result, graded, scored = grade_through_the_scripts(cheat, tmp_path / "repo", grader_env)
     assert graded.returncode != 0 and scored.returncode != 0, graded.stderr[-2000:]
     assert result.stage == "repeats" and result.score == 0 and result.fid is None, result
