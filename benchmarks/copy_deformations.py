@@ -14,11 +14,11 @@ copy check flags, and the FID of the 500 replays on the network the grader finds
 Inception from PyPI, an estimate), which is what a decoder replaying them would score if nothing stopped it.
 
 Models, graded end to end by grade(): the cheat of the issue 'stored digits in any warp' (500 warped digits behind a
-smooth blend, 50 of each class, the prior returning their codes), the same with noise added to the codes (and with the 100 training
-digits stored too, never drawn), the 100 training digits stored and bent by a fresh elastic warp at every draw (the
-warp's control points are part of the code), and every --honest DIR (a
-trained submission): the stage that stops each, its near-copies, its repeated codes and pixel-identical samples,
-and its FID. --parts replays or --parts models runs one table only.
+smooth blend, 50 of each class, the prior returning their codes), the same with noise added to the codes (and with
+the 100 training digits stored too, never drawn), the 100 training digits stored and bent by a fresh elastic warp at
+every draw (the warp's control points are part of the code), and every --honest DIR (a trained submission): the
+stage that stops each, its near-copies, its repeated codes and pixel-identical samples, and its FID. --parts replays
+or --parts models runs one table only.
 """
 import argparse
 import os
