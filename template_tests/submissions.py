@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from tests.grader import config
-from tests.grader.images import load_folder
+from tests.grader.images import load_folder, to_uint8
 
 BASE_MODEL = (config.ROOT / "model.py").read_text()
 
@@ -79,13 +79,7 @@ def posed(images: np.ndarray, seed: int = 0) -> np.ndarray:
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale  # the grid maps output to input pixels
     theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
     x = torch.from_numpy(images).float().div(255)[:, None]
-    x = F.grid_sample(x, F.affine_grid(theta, x.shape, align_corners=False), align_corners=False)
-    return np.rint(x[:, 0].clamp(0, 1).numpy() * 255).astype(np.uint8)
-
-
-def as_uint8(x: torch.Tensor) -> np.ndarray:
-    """[N, 1, 32, 32] floats -> uint8 [N, 32, 32], clipped and rounded as the grader stores samples."""
-    return np.rint(x[:, 0].clamp(0, 1).numpy() * 255).astype(np.uint8)
+    return to_uint8(F.grid_sample(x, F.affine_grid(theta, x.shape, align_corners=False), align_corners=False).numpy())
 
 
 def warped(images: np.ndarray, sigma: float, smooth: float = 4.0, seed: int = 0) -> np.ndarray:
@@ -103,7 +97,7 @@ def warped(images: np.ndarray, sigma: float, smooth: float = 4.0, seed: int = 0)
     identity = F.affine_grid(torch.eye(2, 3).expand(n, 2, 3), (n, 1, 32, 32), align_corners=False)
     grid = identity + field.permute(0, 2, 3, 1) / 16  # grid_sample's units: 16 px per unit
     x = torch.from_numpy(images).float().div(255)[:, None]
-    return as_uint8(F.grid_sample(x, grid, align_corners=False))
+    return to_uint8(F.grid_sample(x, grid, align_corners=False).numpy())
 
 
 def stroked(images: np.ndarray, thicker: bool) -> np.ndarray:
@@ -122,7 +116,7 @@ def rotated(images: np.ndarray, low: float, high: float, seed: int = 0) -> np.nd
     cos, sin = torch.cos(angle), torch.sin(angle)
     theta = torch.stack([torch.stack([cos, -sin, torch.zeros(n)], 1), torch.stack([sin, cos, torch.zeros(n)], 1)], 1)
     x = torch.from_numpy(images).float().div(255)[:, None]
-    return as_uint8(F.grid_sample(x, F.affine_grid(theta, x.shape, align_corners=False), align_corners=False))
+    return to_uint8(F.grid_sample(x, F.affine_grid(theta, x.shape, align_corners=False), align_corners=False).numpy())
 
 
 def blended(images: np.ndarray, others: np.ndarray, share: float) -> np.ndarray:
