@@ -27,14 +27,15 @@ class Repeats:
 
 def repeats(drawn) -> Repeats:
     """drawn: child/sampling.Samples, its images uint8 [N, 32, 32] and the codes that drew them."""
-    return Repeats(None if drawn.codes is None else repeated_share(drawn.codes), repeated_share(drawn.images),
-                   len(np.unique(drawn.images.reshape(len(drawn.images), -1), axis=0)), len(drawn.images))
+    images, distinct = repeated_share(drawn.images)
+    codes = None if drawn.codes is None else repeated_share(drawn.codes)[0]
+    return Repeats(codes, images, distinct, len(drawn.images))
 
 
-def repeated_share(rows: np.ndarray) -> float:
-    """Share of rows (the first axis) equal to another row, bit for bit."""
+def repeated_share(rows: np.ndarray) -> tuple[float, int]:
+    """Share of rows (the first axis) equal to another row, bit for bit, and how many different rows there are."""
     _, inverse, counts = np.unique(rows.reshape(len(rows), -1), axis=0, return_inverse=True, return_counts=True)
-    return float((counts[inverse.ravel()] > 1).mean())
+    return float((counts[inverse.ravel()] > 1).mean()), len(counts)
 
 
 def check_repeats(found: Repeats) -> None:
